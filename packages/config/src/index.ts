@@ -56,9 +56,12 @@ export const booleanFlag = z
 export const port = z.coerce.number().int().min(0).max(65535);
 
 /** A comma-separated list, trimmed, empty items dropped. */
-export const commaList = z
-  .string()
-  .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean));
+export const commaList = z.string().transform((value) =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean),
+);
 
 /** Settings every Courier process shares. */
 export const commonEnv = z.object({

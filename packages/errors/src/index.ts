@@ -105,8 +105,15 @@ export function formatCourierError(
 ): GraphQLFormattedError {
   const code = formatted.extensions?.code;
   if (typeof code === 'string' && KNOWN_CODES.has(code)) return formatted;
-  if (code === 'GRAPHQL_VALIDATION_FAILED' || code === 'GRAPHQL_PARSE_FAILED' || code === 'BAD_REQUEST') {
-    return { ...formatted, extensions: { ...formatted.extensions, code: ErrorCode.BAD_USER_INPUT } };
+  if (
+    code === 'GRAPHQL_VALIDATION_FAILED' ||
+    code === 'GRAPHQL_PARSE_FAILED' ||
+    code === 'BAD_REQUEST'
+  ) {
+    return {
+      ...formatted,
+      extensions: { ...formatted.extensions, code: ErrorCode.BAD_USER_INPUT },
+    };
   }
   return {
     message: options.production ? 'Internal server error' : formatted.message,

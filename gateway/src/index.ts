@@ -1,0 +1,28 @@
+import { loadOrExit } from '@courier/config';
+import { createLogger } from '@courier/logging';
+import { gatewayOptionsFromEnv, loadGatewayEnv } from './env.ts';
+import { createGateway } from './server.ts';
+
+const env = loadOrExit(() => loadGatewayEnv());
+const logger = createLogger({
+  name: 'gateway',
+  level: env.LOG_LEVEL,
+  pretty: env.NODE_ENV === 'development',
+});
+const startedAt = performance.now();
+const gateway = await createGateway({ ...gatewayOptionsFromEnv(env), logger });
+logger.info(
+  { url: gateway.url, wsUrl: gateway.wsUrl, startupMs: Math.round(performance.now() - startedAt) },
+  `Courier gateway listening on ${gateway.url}`,
+);
+
+let stopping = false;
+async function stop(signal: NodeJS.Signals): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'stopping the gateway');
+  await gateway.close();
+  process.exit(0);
+}
+process.once('SIGTERM', (signal) => void stop(signal));
+process.once('SIGINT', (signal) => void stop(signal));

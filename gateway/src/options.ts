@@ -1,0 +1,150 @@
+import { readFileSync } from 'node:fs';
+import { DEFAULT_SUPERGRAPH_PATH } from '@courier/schema';
+import type { PinoLikeLogger } from './logger.ts';
+
+/** Certificate and key files (PEM) for serving HTTPS and WSS. */
+export interface TlsFiles {
+  /** Path of the certificate chain, PEM. */
+  certFile: string;
+  /** Path of the private key, PEM. */
+  keyFile: string;
+}
+
+/** Options of the Courier router; see {@link createGateway} and {@link createGatewayConfig}. */
+export interface GatewayOptions {
+  /**
+   * The composed supergraph SDL. Takes precedence over {@link supergraphPath}.
+   * @default read from {@link supergraphPath}
+   */
+  supergraphSdl?: string;
+  /**
+   * File holding the composed supergraph, read once at start-up.
+   * @default the repository's `schema/supergraph.graphql`
+   */
+  supergraphPath?: string;
+  /**
+   * Where to reach subgraphs, by subgraph name, instead of the `@join__graph(url:)` written in
+   * the supergraph. Names that are not in the supergraph are refused.
+   * @default {} (the URLs of the supergraph)
+   */
+  subgraphUrls?: Partial<Record<string, string>>;
+  /**
+   * Shared secret sent to every subgraph: HTTP header `x-router-secret` (also on the WebSocket
+   * upgrade) and graphql-ws `connectionParams.routerSecret`. At least 32 characters, no braces.
+   */
+  routerSecret: string;
+  /**
+   * Production hardening: no introspection, no GraphiQL or landing page, no field suggestions,
+   * internal error text hidden, no subgraph names in errors.
+   * @default false
+   */
+  production?: boolean;
+  /**
+   * Browser origins allowed by CORS (with credentials), besides Apollo Sandbox
+   * (`https://studio.apollographql.com`). Other origins get no CORS headers.
+   * @default []
+   */
+  corsOrigins?: readonly string[];
+  /**
+   * Interface to listen on.
+   * @default '0.0.0.0'
+   */
+  host?: string;
+  /**
+   * Port to listen on; 0 picks a free one.
+   * @default 4000
+   */
+  port?: number;
+  /**
+   * Serve HTTPS and WSS (TLS 1.3 only) with these files.
+   * @default undefined (plain HTTP and WS)
+   */
+  tls?: TlsFiles;
+  /**
+   * Deepest selection nesting accepted (introspection excluded).
+   * @default 12
+   */
+  maxDepth?: number;
+  /**
+   * Most aliases accepted in one operation.
+   * @default 15
+   */
+  maxAliases?: number;
+  /**
+   * Most lexical tokens accepted in one document.
+   * @default 2000
+   */
+  maxTokens?: number;
+  /**
+   * Largest HTTP request body and WebSocket message, in bytes; bigger HTTP requests get 413.
+   * @default 1_310_720 (1 MiB and 256 KiB headroom for base64 and JSON overhead)
+   */
+  maxRequestBytes?: number;
+  /**
+   * How long a readiness probe waits for each subgraph, in milliseconds.
+   * @default 2000
+   */
+  readinessTimeoutMs?: number;
+  /**
+   * A pino (or pino-compatible) logger the gateway writes to.
+   * @default Hive Gateway's console logger at level `info`
+   */
+  logger?: PinoLikeLogger;
+}
+
+/** The defaults of {@link GatewayOptions}. */
+export const GATEWAY_DEFAULTS = {
+  production: false,
+  host: '0.0.0.0',
+  port: 4000,
+  maxDepth: 12,
+  maxAliases: 15,
+  maxTokens: 2000,
+  maxRequestBytes: 1_310_720,
+  readinessTimeoutMs: 2000,
+} as const;
+
+/** Origin of Apollo Sandbox / Apollo Studio Explorer, always allowed by CORS. */
+export const APOLLO_STUDIO_ORIGIN = 'https://studio.apollographql.com';
+
+/** {@link GatewayOptions} with every default applied and the supergraph read. */
+export interface ResolvedGatewayOptions extends Required<
+  Omit<GatewayOptions, 'supergraphPath' | 'tls' | 'logger' | 'subgraphUrls'>
+> {
+  subgraphUrls: Readonly<Record<string, string>>;
+  tls: TlsFiles | undefined;
+  logger: PinoLikeLogger | undefined;
+}
+
+/** Applies defaults, reads the supergraph and checks the options; throws on invalid ones. */
+export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayOptions {
+  if (options.routerSecret.length < 32)
+    throw new Error('routerSecret must be at least 32 characters');
+  if (/[{}]/.test(options.routerSecret)) throw new Error('routerSecret must not contain { or }');
+  const subgraphUrls: Record<string, string> = {};
+  for (const [name, url] of Object.entries(options.subgraphUrls ?? {})) {
+    if (url !== undefined) subgraphUrls[name] = url;
+  }
+  const resolved: ResolvedGatewayOptions = {
+    ...GATEWAY_DEFAULTS,
+    ...withoutUndefined(options),
+    routerSecret: options.routerSecret,
+    supergraphSdl:
+      options.supergraphSdl ??
+      readFileSync(options.supergraphPath ?? DEFAULT_SUPERGRAPH_PATH, 'utf8'),
+    subgraphUrls,
+    corsOrigins: [...(options.corsOrigins ?? [])],
+    tls: options.tls,
+    logger: options.logger,
+  };
+  for (const key of ['maxDepth', 'maxAliases', 'maxTokens', 'maxRequestBytes'] as const) {
+    if (!Number.isInteger(resolved[key]) || resolved[key] < 1) {
+      throw new Error(`${key} must be a positive integer`);
+    }
+  }
+  return resolved;
+}
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,11 @@
+export { createLogger, type CreateLoggerOptions } from './logger.ts';
+export {
+  REDACTED,
+  REDACT_PATHS,
+  SENSITIVE_KEYS,
+  SENSITIVE_KEY_PATTERN,
+  isSensitiveKey,
+  scrub,
+  scrubSerialized,
+} from './redaction.ts';
+export type { DestinationStream, LevelWithSilentOrString, Logger } from 'pino';

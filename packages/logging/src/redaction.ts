@@ -1,0 +1,157 @@
+/** What a redacted value is replaced with. */
+export const REDACTED = '[Redacted]';
+
+/**
+ * Field names whose values never reach a log, at any depth: credentials, tokens, message content,
+ * phone numbers, key material, IP addresses and cookies. Header names are lower case, as Node
+ * gives them.
+ */
+export const SENSITIVE_KEYS: readonly string[] = [
+  'authorization',
+  'proxy-authorization',
+  'x-router-secret',
+  'cookie',
+  'cookies',
+  'set-cookie',
+  'password',
+  'newPassword',
+  'passwordHash',
+  'salt',
+  'pin',
+  'secret',
+  'token',
+  'accessToken',
+  'refreshToken',
+  'groupSendToken',
+  'access',
+  'credential',
+  'credentials',
+  'verificationCode',
+  'provisioningCode',
+  'content',
+  'body',
+  'messageBody',
+  'messages',
+  'ciphertext',
+  'plaintext',
+  'payload',
+  'protobuf',
+  'number',
+  'e164',
+  'phoneNumber',
+  'identityKey',
+  'publicKey',
+  'privateKey',
+  'signature',
+  'signedPreKey',
+  'preKeys',
+  'pqPreKeys',
+  'pqLastResortPreKey',
+  'profileKey',
+  'accessKey',
+  'unidentifiedAccessKey',
+  'masterKey',
+  'accountEntropyPool',
+  'remoteAddress',
+  'ip',
+  'ips',
+  'clientIp',
+  'ipAddress',
+  'x-forwarded-for',
+  'x-real-ip',
+  'forwarded',
+];
+
+/**
+ * Field names matched by pattern rather than listed: any camelCase name ending in `Key`, `Token`,
+ * `Password`, `Secret` or `Signature` (`identityKey`, `signedPreKey`, `pushToken`, ...).
+ */
+export const SENSITIVE_KEY_PATTERN = /[a-z0-9](?:Key|Keys|Token|Password|Secret|Signature)$/;
+
+function segment(key: string): string {
+  return /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `["${key}"]`;
+}
+
+const HEADER_KEYS = [
+  'authorization',
+  'proxy-authorization',
+  'x-router-secret',
+  'cookie',
+  'set-cookie',
+  'x-forwarded-for',
+  'x-real-ip',
+  'forwarded',
+];
+
+/**
+ * The pino redaction paths (censor `[Redacted]`): every {@link SENSITIVE_KEYS} name at the top
+ * level, the sensitive headers and the remote address of requests and responses
+ * (`req.headers.authorization`, `res.headers["set-cookie"]`, `req.remoteAddress`, also under
+ * `headers`, `request` and `response`), and `*.password`. Deeper and pattern-named fields
+ * (`user.password`, `input.messages`, `keys.signedPreKey`) are scrubbed by the logger's formatter
+ * and serializers ({@link scrub}); wildcard paths are kept few because each one costs pino a
+ * walk of every line.
+ */
+export const REDACT_PATHS: readonly string[] = [
+  ...SENSITIVE_KEYS.map((key) => segment(key).replace(/^\./, '')),
+  ...HEADER_KEYS.map((key) => `headers${segment(key)}`),
+  ...['req', 'res', 'request', 'response'].flatMap((parent) => [
+    ...HEADER_KEYS.map((key) => `${parent}.headers${segment(key)}`),
+    `${parent}.remoteAddress`,
+  ]),
+  '*.password',
+];
+
+const SENSITIVE = new Set(SENSITIVE_KEYS.map((key) => key.toLowerCase()));
+
+/** Whether a field of this name is redacted. */
+export function isSensitiveKey(key: string): boolean {
+  return SENSITIVE.has(key.toLowerCase()) || SENSITIVE_KEY_PATTERN.test(key);
+}
+
+const MAX_DEPTH = 8;
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+/**
+ * {@link scrub} for what a pino serializer returns (objects with pino's own prototypes): copies
+ * the enumerable fields into a plain object first.
+ */
+export function scrubSerialized<T>(value: T): T {
+  if (value === null || typeof value !== 'object' || isPlainObject(value)) return scrub(value);
+  return scrub({ ...value }) as T;
+}
+
+/**
+ * Returns `value` with every sensitive field (see {@link isSensitiveKey}) replaced by
+ * {@link REDACTED}, at any depth of plain objects and arrays. Copies only what it changes; other
+ * objects (errors, buffers, class instances) are left to pino's serializers and redaction.
+ */
+export function scrub<T>(value: T, depth = 0): T {
+  if (depth >= MAX_DEPTH) return value;
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    value.forEach((item: unknown, index) => {
+      const scrubbed = scrub(item, depth + 1);
+      if (scrubbed !== item) {
+        copy ??= [...value];
+        copy[index] = scrubbed;
+      }
+    });
+    return (copy ?? value) as T;
+  }
+  if (!isPlainObject(value)) return value;
+  let copy: Record<string, unknown> | undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const scrubbed = isSensitiveKey(key) ? REDACTED : scrub(item, depth + 1);
+    if (scrubbed !== item) {
+      copy ??= { ...value };
+      copy[key] = scrubbed;
+    }
+  }
+  return (copy ?? value) as T;
+}

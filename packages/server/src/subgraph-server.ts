@@ -1,0 +1,226 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import {
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
+import { expressMiddleware } from '@as-integrations/express5';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
+import type { TokenService } from '@courier/auth';
+import { ErrorCode, formatCourierError } from '@courier/errors';
+import type { Logger } from '@courier/logging';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { DocumentNode, GraphQLSchema } from 'graphql';
+import type { IRules } from 'graphql-shield';
+import { applyMiddleware } from 'graphql-middleware';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import type { BaseContext } from './context.ts';
+import { buildPermissions } from './permissions.ts';
+import {
+  ROUTER_SECRET_CONNECTION_PARAM,
+  ROUTER_SECRET_HEADER,
+  routerSecretMatches,
+} from './router-secret.ts';
+
+/** What a subgraph is: its SDL, resolvers and permission rules. */
+export interface SubgraphDefinition<TContext extends BaseContext> {
+  /** Subgraph name as in the supergraph (`accounts`, `keys`, ...). */
+  readonly name: string;
+  /** Parsed `schema.graphql`. */
+  readonly typeDefs: DocumentNode;
+  readonly resolvers: GraphQLResolverMap<TContext>;
+  /** graphql-shield rule tree; fields without a rule are denied. */
+  readonly permissions: IRules;
+  /**
+   * Serve graphql-ws on the HTTP server (subgraphs that own subscriptions).
+   * @default false
+   */
+  readonly subscriptions?: boolean;
+}
+
+/** What a running subgraph needs from its host process. */
+export interface SubgraphServerOptions<TContext extends BaseContext> {
+  /** Shared secret the gateway presents; requests without it are refused. */
+  readonly routerSecret: string;
+  readonly tokens: TokenService;
+  readonly logger: Logger;
+  /** Hides internal error text and disables introspection. */
+  readonly production: boolean;
+  /** Adds the subgraph's services to the base context. */
+  readonly buildContext: (base: BaseContext) => TContext;
+  /** Readiness probe (database reachable, ...). @default always ready */
+  readonly isReady?: () => Promise<boolean>;
+  /**
+   * Largest accepted request body in bytes.
+   * @default 1_048_576
+   */
+  readonly maxBodyBytes?: number;
+  /** Express routes mounted before GraphQL (e.g. attachment upload/download, public). */
+  readonly extraRoutes?: (app: express.Express) => void;
+  /** Called after the HTTP server closed (release pools, buses). */
+  readonly onClose?: () => Promise<void>;
+}
+
+/** A subgraph's HTTP (+ graphql-ws) server. */
+export interface SubgraphServer {
+  readonly name: string;
+  readonly schema: GraphQLSchema;
+  /** Starts listening; returns the GraphQL URL. Port 0 picks a free port. */
+  listen(port?: number, host?: string): Promise<string>;
+  /** The GraphQL URL once listening. */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+function unauthenticatedRouterResponse(res: Response): void {
+  res.status(401).json({
+    errors: [
+      {
+        message: 'Requests must come through the gateway',
+        extensions: { code: ErrorCode.UNAUTHENTICATED },
+      },
+    ],
+  });
+}
+
+/**
+ * Builds a Federation 2 subgraph server: Apollo Server on Express with graphql-shield
+ * permissions, the router-secret guard on every GraphQL request (HTTP and graphql-ws), `/health`
+ * and `/readiness` probes, error formatting to the closed code set, and optional graphql-ws.
+ */
+export function createSubgraphServer<TContext extends BaseContext>(
+  definition: SubgraphDefinition<TContext>,
+  options: SubgraphServerOptions<TContext>,
+): SubgraphServer {
+  const subgraphSchema = buildSubgraphSchema({
+    typeDefs: definition.typeDefs,
+    resolvers: definition.resolvers as GraphQLResolverMap<unknown>,
+  });
+  const schema = applyMiddleware(
+    subgraphSchema,
+    buildPermissions(definition.permissions, subgraphSchema),
+  );
+  const logger = options.logger;
+  const app = express();
+  app.disable('x-powered-by');
+  const httpServer: Server = createServer(app);
+  let url = '';
+
+  const wsServer = definition.subscriptions
+    ? new WebSocketServer({ server: httpServer, path: '/graphql' })
+    : undefined;
+  const wsCleanup = wsServer
+    ? useServer<Record<string, unknown>, { auth?: BaseContext['auth'] }>(
+        {
+          schema,
+          onConnect: async (ctx) => {
+            const params = ctx.connectionParams ?? {};
+            const presented =
+              params[ROUTER_SECRET_CONNECTION_PARAM] ??
+              ctx.extra.request.headers[ROUTER_SECRET_HEADER];
+            if (!routerSecretMatches(options.routerSecret, presented)) return false;
+            const authorization = params['authorization'];
+            ctx.extra.auth = await options.tokens.verifyAuthorization(
+              typeof authorization === 'string' ? authorization : undefined,
+            );
+            return true;
+          },
+          context: (ctx) =>
+            options.buildContext({
+              auth: ctx.extra.auth ?? { kind: 'anonymous' },
+              logger,
+            }),
+        },
+        wsServer,
+      )
+    : undefined;
+
+  const drainWebSockets: ApolloServerPlugin = {
+    async serverWillStart() {
+      return {
+        async drainServer() {
+          await wsCleanup?.dispose();
+        },
+      };
+    },
+  };
+
+  const apollo = new ApolloServer<TContext>({
+    schema,
+    introspection: !options.production,
+    includeStacktraceInErrorResponses: false,
+    formatError: (formatted, error) => {
+      const result = formatCourierError(formatted, { production: options.production });
+      if (result.extensions?.['code'] === ErrorCode.INTERNAL) {
+        logger.error({ err: error, path: formatted.path }, 'unexpected error in resolver');
+      }
+      return result;
+    },
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      ApolloServerPluginLandingPageDisabled(),
+      ApolloServerPluginInlineTraceDisabled(),
+      drainWebSockets,
+    ],
+  });
+
+  const requireRouterSecret = (req: Request, res: Response, next: NextFunction) => {
+    if (routerSecretMatches(options.routerSecret, req.headers[ROUTER_SECRET_HEADER])) next();
+    else unauthenticatedRouterResponse(res);
+  };
+
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readiness', async (_req, res) => {
+    const ready = (await options.isReady?.().catch(() => false)) ?? true;
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable' });
+  });
+  options.extraRoutes?.(app);
+
+  let started: Promise<void> | undefined;
+  return {
+    name: definition.name,
+    schema,
+    get url() {
+      return url;
+    },
+    async listen(port = 0, host = '127.0.0.1') {
+      started ??= apollo.start();
+      await started;
+      app.use(
+        '/graphql',
+        requireRouterSecret,
+        express.json({ limit: options.maxBodyBytes ?? 1_048_576 }),
+        expressMiddleware(apollo, {
+          context: async ({ req }) =>
+            options.buildContext({
+              auth: await options.tokens.verifyAuthorization(req.headers.authorization),
+              logger,
+            }),
+        }),
+      );
+      await new Promise<void>((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(port, host, () => {
+          httpServer.off('error', reject);
+          resolve();
+        });
+      });
+      const address = httpServer.address() as AddressInfo;
+      const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      url = `http://${shownHost}:${address.port}/graphql`;
+      logger.info({ subgraph: definition.name, url }, 'subgraph listening');
+      return url;
+    },
+    async close() {
+      if (started) await apollo.stop();
+      else if (httpServer.listening) await new Promise((r) => httpServer.close(r));
+      await options.onClose?.();
+    },
+  };
+}

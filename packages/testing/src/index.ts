@@ -1,0 +1,5 @@
+export * from './database.ts';
+export * from './env.ts';
+export * from './graphql-client.ts';
+export * from './platform.ts';
+export * from './signal-client.ts';

@@ -1,0 +1,125 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createAccountsServer } from '@courier/accounts';
+import { createAttachmentsServer } from '@courier/attachments';
+import { createGateway, type RunningGateway } from '@courier/gateway';
+import { createGroupsServer } from '@courier/groups';
+import { createKeysServer } from '@courier/keys';
+import { createMessagesServer, type MessagesServer } from '@courier/messages';
+import { createLogger } from '@courier/logging';
+import { createSubgraphRuntime, type SubgraphRuntime, type SubgraphServer } from '@courier/server';
+import { createTestDatabase, ensureTemplateDatabase, type TestDatabase } from './database.ts';
+import { testAdminDatabaseUrl, testRedisUrl } from './env.ts';
+
+const SUPERGRAPH_PATH = new URL('../../../schema/supergraph.graphql', import.meta.url);
+
+/** Options of {@link startPlatform}. */
+export interface PlatformOptions {
+  /**
+   * How many instances of the messages subgraph to run; the gateway routes to the first, the
+   * others share the database and Redis as separate scale-out instances would.
+   * @default 1
+   */
+  readonly messagesInstances?: number;
+  /** @default 3600 */
+  readonly accessTokenTtlSeconds?: number;
+  /** Run subgraphs and gateway in production mode. @default false */
+  readonly production?: boolean;
+}
+
+/** A running platform: five subgraphs and the gateway on free ports, on a database of its own. */
+export interface Platform {
+  readonly gatewayUrl: string;
+  readonly gatewayWsUrl: string;
+  readonly routerSecret: string;
+  readonly database: TestDatabase;
+  /** The runtime of the first instance (database, bus, tokens). */
+  readonly runtime: SubgraphRuntime;
+  readonly subgraphs: Readonly<Record<SubgraphName, SubgraphServer>>;
+  /** Every messages instance; `[0]` is the one the gateway uses. */
+  readonly messages: readonly MessagesServer[];
+  /** Issues an access token as accounts' `login` would. */
+  issueToken(aci: string, deviceId: number): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export type SubgraphName = 'accounts' | 'keys' | 'messages' | 'groups' | 'attachments';
+
+/**
+ * Boots the whole platform for a test file against real PostgreSQL (a fresh database cloned
+ * from the migrated template) and real Redis (a prefix of its own), with the gateway in front.
+ */
+export async function startPlatform(options: PlatformOptions = {}): Promise<Platform> {
+  const adminUrl = testAdminDatabaseUrl();
+  const database = await createTestDatabase(adminUrl, await ensureTemplateDatabase(adminUrl));
+  const routerSecret = randomBytes(32).toString('hex');
+  const settings = {
+    databaseUrl: database.url,
+    redisUrl: testRedisUrl(),
+    redisPrefix: `courier-test:${randomBytes(6).toString('hex')}:`,
+    routerSecret,
+    tokenSecret: randomBytes(32).toString('hex'),
+    accessTokenTtlSeconds: options.accessTokenTtlSeconds ?? 3600,
+    production: options.production ?? false,
+    logger: createLogger({ name: 'test', level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }),
+  };
+  const runtimes: SubgraphRuntime[] = [];
+  const servers: SubgraphServer[] = [];
+  let gateway: RunningGateway | undefined;
+  const stop = async () => {
+    await gateway?.close();
+    await Promise.all(servers.map((server) => server.close()));
+    await Promise.all(runtimes.map((runtime) => runtime.close()));
+    await database.drop();
+  };
+  try {
+    const newRuntime = async () => {
+      const runtime = await createSubgraphRuntime(settings);
+      runtimes.push(runtime);
+      return runtime;
+    };
+    const runtime = await newRuntime();
+    const start = async <T extends SubgraphServer>(server: T): Promise<T> => {
+      servers.push(server);
+      await server.listen(0, '127.0.0.1');
+      return server;
+    };
+    const messages: MessagesServer[] = [await start(createMessagesServer(runtime))];
+    for (let i = 1; i < (options.messagesInstances ?? 1); i++) {
+      messages.push(await start(createMessagesServer(await newRuntime())));
+    }
+    const subgraphs = {
+      accounts: await start(createAccountsServer(runtime)),
+      keys: await start(createKeysServer(runtime)),
+      messages: messages[0]!,
+      groups: await start(createGroupsServer(runtime)),
+      attachments: await start(createAttachmentsServer(runtime)),
+    };
+    gateway = await createGateway({
+      supergraphSdl: await readFile(SUPERGRAPH_PATH, 'utf8'),
+      subgraphUrls: Object.fromEntries(
+        Object.entries(subgraphs).map(([name, server]) => [name, server.url]),
+      ),
+      routerSecret,
+      production: settings.production,
+      corsOrigins: [],
+      host: '127.0.0.1',
+      port: 0,
+      logger: settings.logger,
+    });
+    return {
+      gatewayUrl: gateway.url,
+      gatewayWsUrl: gateway.wsUrl,
+      routerSecret,
+      database,
+      runtime,
+      subgraphs,
+      messages,
+      issueToken: async (aci, deviceId) => (await runtime.tokens.issue({ aci, deviceId })).token,
+      stop,
+    };
+  } catch (error) {
+    await stop().catch(() => undefined);
+    throw error;
+  }
+}

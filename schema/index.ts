@@ -1,0 +1,21 @@
+export {
+  CompositionError,
+  DEFAULT_SUBGRAPHS_DIR,
+  DEFAULT_SUPERGRAPH_PATH,
+  checkSupergraph,
+  composeSubgraphs,
+  composeSupergraph,
+  formatCompositionErrors,
+  readSubgraphSources,
+  type CheckResult,
+  type ComposeOptions,
+  type SubgraphSource,
+} from './compose.ts';
+export {
+  GATEWAY_DEFAULT_PORT,
+  SUBGRAPH_NAMES,
+  SUBGRAPH_PORTS,
+  defaultSubgraphUrl,
+  isSubgraphName,
+  type SubgraphName,
+} from './subgraphs.ts';

@@ -1,0 +1,23 @@
+import {
+  createSubgraphServer,
+  readSchemaFile,
+  serverOptionsFrom,
+  type SubgraphRuntime,
+  type SubgraphServer,
+} from '@courier/server';
+import { IdentityKeyRepository } from './repositories/identity-key-repository.ts';
+import { resolvers } from './resolvers/index.ts';
+import { permissions } from './permissions.ts';
+import { IdentityKeyService } from './services/identity-key-service.ts';
+
+/** The keys subgraph's SDL. */
+export const typeDefs = readSchemaFile(new URL('../schema.graphql', import.meta.url));
+
+/** Builds the keys subgraph on a shared runtime (not yet listening). */
+export function createKeysServer(runtime: SubgraphRuntime): SubgraphServer {
+  const identityKeys = new IdentityKeyService(new IdentityKeyRepository(runtime.prisma));
+  return createSubgraphServer(
+    { name: 'keys', typeDefs, resolvers, permissions },
+    { ...serverOptionsFrom(runtime, 'keys'), buildContext: (base) => ({ ...base, identityKeys }) },
+  );
+}

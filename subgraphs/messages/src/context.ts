@@ -1,0 +1,7 @@
+import type { BaseContext } from '@courier/server';
+import type { DeliveryService } from './services/delivery-service.ts';
+
+/** The messages subgraph's GraphQL context. */
+export interface MessagesContext extends BaseContext {
+  readonly delivery: DeliveryService;
+}

@@ -1,0 +1,7 @@
+import { allow, isAuthenticated } from '@courier/server';
+
+export const permissions = {
+  Subscription: { envelopes: isAuthenticated },
+  Envelope: allow,
+  QueueEmpty: allow,
+};
