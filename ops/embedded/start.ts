@@ -108,7 +108,7 @@ async function main(): Promise<void> {
     embedded ? 'embedded PostgreSQL' : 'PostgreSQL from DATABASE_URL',
     env.REDIS_URL ? 'Redis from REDIS_URL' : 'in-process bus, memory rate limits',
   ].join(', ');
-  console.log(`\nCourier is running in single-node mode (${mode}).`);
+  console.log(`\nCourier is running in one process (${mode}).`);
   console.log(`  GraphQL (HTTP and graphql-ws): ${gateway.url}`);
   console.log(`  Readiness: ${gateway.url.replace(/\/graphql$/, '/readiness')}\n`);
 
