@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { postGraphQL, startPlatform } from '@courier/testing';
+import { postGraphQL, registerTestAccount, startPlatform } from '@courier/testing';
 
 /**
  * What the router costs: the same authenticated query (`me { aci }`) sent straight to the
@@ -42,14 +41,7 @@ async function measure(label: string, send: () => Promise<void>) {
 
 const platform = await startPlatform();
 try {
-  const aci = randomUUID();
-  await platform.runtime.prisma.account.create({
-    data: { aci, pni: randomUUID(), number: '+14155550199' },
-  });
-  await platform.runtime.prisma.identityKey.create({
-    data: { aci, identity: 'ACI', publicKey: new Uint8Array(33).fill(5) },
-  });
-  const token = await platform.issueToken(aci, 1);
+  const { token } = await registerTestAccount(platform, '+14155550199');
   const expectOk = (body: { errors?: unknown }) => {
     if (body.errors) throw new Error(`benchmark query failed: ${JSON.stringify(body.errors)}`);
   };

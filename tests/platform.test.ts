@@ -2,47 +2,23 @@ import { randomUUID } from 'node:crypto';
 import { signal } from '@courier/proto';
 import {
   createWsClient,
-  generateTestIdentity,
   postGraphQL,
+  registerTestAccount,
   startPlatform,
   subscribe,
   type Platform,
+  type TestAccount,
 } from '@courier/testing';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-interface SeededAccount {
-  aci: string;
-  pni: string;
-  number: string;
-  identityKey: Uint8Array<ArrayBuffer>;
-  token: string;
-}
-
-async function seedAccount(platform: Platform, number: string): Promise<SeededAccount> {
-  const aci = randomUUID();
-  const pni = randomUUID();
-  const identity = generateTestIdentity();
-  await platform.runtime.prisma.account.create({ data: { aci, pni, number } });
-  await platform.runtime.prisma.identityKey.create({
-    data: { aci, identity: 'ACI', publicKey: identity.identityKey },
-  });
-  return {
-    aci,
-    pni,
-    number,
-    identityKey: identity.identityKey,
-    token: await platform.issueToken(aci, 1),
-  };
-}
-
 describe('the federated platform', () => {
   let platform: Platform;
-  let alice: SeededAccount;
+  let alice: TestAccount;
 
   beforeAll(async () => {
     platform = await startPlatform({ messagesInstances: 2 });
-    alice = await seedAccount(platform, '+14155550101');
+    alice = await registerTestAccount(platform, '+14155550101');
   });
   afterAll(async () => {
     await platform?.stop();
@@ -63,7 +39,7 @@ describe('the federated platform', () => {
       aci: alice.aci,
       pni: alice.pni,
       number: alice.number,
-      identityKey: Buffer.from(alice.identityKey).toString('base64'),
+      identityKey: Buffer.from(alice.aciIdentity.identityKey).toString('base64'),
     });
   });
 

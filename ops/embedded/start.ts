@@ -2,7 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { createAccountsServer } from '@courier/accounts';
+import {
+  createAccountsServer,
+  generateZkServerSecretParams,
+  parseZkServerSecretParams,
+  zkParamsEnv,
+} from '@courier/accounts';
 import { createAttachmentsServer } from '@courier/attachments';
 import { commonEnv, loadOrExit, parseEnv, port, redisEnv, z } from '@courier/config';
 import { createDatabase, databaseUrlFor, migrateDatabase } from '@courier/db';
@@ -41,6 +46,23 @@ async function loadOrCreateSecrets(): Promise<{ routerSecret: string; tokenSecre
   return secrets;
 }
 
+/**
+ * zkgroup server secret params (profile key credentials, later groups): `ZK_SERVER_SECRET_PARAMS`
+ * when set, else generated once and kept in `.data/secrets.json` beside the other secrets, so
+ * credentials stay valid across restarts. Call after {@link loadOrCreateSecrets}.
+ */
+async function loadOrCreateZkParams() {
+  const configured = loadOrExit(() => parseEnv(zkParamsEnv)).ZK_SERVER_SECRET_PARAMS;
+  if (configured) return parseZkServerSecretParams(configured);
+  const file = `${DATA_DIR}/secrets.json`;
+  const secrets = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+  if (typeof secrets['zkServerSecretParams'] !== 'string') {
+    secrets['zkServerSecretParams'] = generateZkServerSecretParams();
+    await writeFile(file, JSON.stringify(secrets), { mode: 0o600 });
+  }
+  return parseZkServerSecretParams(secrets['zkServerSecretParams'] as string);
+}
+
 async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
@@ -62,6 +84,7 @@ async function main(): Promise<void> {
   const logger = createLogger({ name: 'courier', level: env.LOG_LEVEL });
   await mkdir(DATA_DIR, { recursive: true });
   const secrets = await loadOrCreateSecrets();
+  const zkSecretParams = await loadOrCreateZkParams();
 
   let embedded: EmbeddedDatabase | undefined;
   let databaseUrl = env.DATABASE_URL;
@@ -83,14 +106,18 @@ async function main(): Promise<void> {
     production: env.NODE_ENV === 'production',
     logger,
   });
+  const keys = createKeysServer(runtime);
+  await keys.listen(0, '127.0.0.1');
   const servers: SubgraphServer[] = [
-    createAccountsServer(runtime),
-    createKeysServer(runtime),
+    keys,
+    createAccountsServer(runtime, { keysUrl: keys.url, zkSecretParams }),
     createMessagesServer(runtime),
     createGroupsServer(runtime),
     createAttachmentsServer(runtime),
   ];
-  const urls = await Promise.all(servers.map((server) => server.listen(0, '127.0.0.1')));
+  const urls = await Promise.all(
+    servers.map((server) => (server.url ? server.url : server.listen(0, '127.0.0.1'))),
+  );
   const gateway = await createGateway({
     supergraphSdl: await readFile(SUPERGRAPH, 'utf8'),
     subgraphUrls: Object.fromEntries(servers.map((server, i) => [server.name, urls[i]!])),

@@ -6,12 +6,14 @@ export interface AuthenticatedDevice {
   readonly aci: string;
   /** The device id, 1 = primary. */
   readonly deviceId: number;
+  /** The device credentials the token was issued for; revoked when they change. */
+  readonly credentialId: string;
   /** Token expiry, ms since epoch. */
   readonly expiresAt: number;
 }
 
 /** Why a presented token was not accepted. */
-export type TokenRejection = 'malformed' | 'expired' | 'invalid';
+export type TokenRejection = 'malformed' | 'expired' | 'invalid' | 'revoked';
 
 /** Result of checking the credentials a request presented. */
 export type RequestAuth =
@@ -56,10 +58,11 @@ export class TokenService {
   async issue(device: {
     aci: string;
     deviceId: number;
+    credentialId: string;
   }): Promise<{ token: string; expiresAt: number }> {
     const issuedAt = Math.floor(this.#now() / 1000);
     const expiresAtSeconds = issuedAt + this.#ttlSeconds;
-    const token = await new SignJWT({ dev: device.deviceId })
+    const token = await new SignJWT({ dev: device.deviceId, cid: device.credentialId })
       .setProtectedHeader({ alg: ALGORITHM })
       .setSubject(device.aci)
       .setIssuer(ISSUER)
@@ -80,12 +83,18 @@ export class TokenService {
         currentDate: new Date(this.#now()),
       });
       const deviceId = payload['dev'];
-      if (typeof payload.sub !== 'string' || typeof deviceId !== 'number' || !payload.exp) {
+      const credentialId = payload['cid'];
+      if (
+        typeof payload.sub !== 'string' ||
+        typeof deviceId !== 'number' ||
+        typeof credentialId !== 'string' ||
+        !payload.exp
+      ) {
         return { kind: 'rejected', reason: 'invalid' };
       }
       return {
         kind: 'device',
-        device: { aci: payload.sub, deviceId, expiresAt: payload.exp * 1000 },
+        device: { aci: payload.sub, deviceId, credentialId, expiresAt: payload.exp * 1000 },
       };
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) return { kind: 'rejected', reason: 'expired' };

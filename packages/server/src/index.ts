@@ -7,3 +7,5 @@ export * from './runtime.ts';
 export * from './schema-file.ts';
 export * from './async-iterators.ts';
 export type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
+export * from './internal-api.ts';
+export * from './credentials.ts';

@@ -8,6 +8,7 @@ const REJECTION_MESSAGES = {
   expired: 'Access token expired',
   malformed: 'Malformed authorization header',
   invalid: 'Invalid access token',
+  revoked: 'Access token revoked',
 } as const;
 
 /** Allows a field only to a request authenticated as a device. */

@@ -16,6 +16,7 @@ import { createRateLimits, type RateLimits } from '@courier/limits';
 import { createLogger, type Logger } from '@courier/logging';
 import { Redis } from 'ioredis';
 import type { BaseContext } from './context.ts';
+import { DeviceCredentials } from './credentials.ts';
 import type { SubgraphServer, SubgraphServerOptions } from './subgraph-server.ts';
 
 /** Everything a process hosting one or more subgraphs shares between them. */
@@ -24,6 +25,8 @@ export interface SubgraphRuntime {
   readonly bus: Bus;
   readonly limits: RateLimits;
   readonly tokens: TokenService;
+  /** Whether access tokens' device credentials are still current (revocation). */
+  readonly credentials: DeviceCredentials;
   readonly logger: Logger;
   readonly routerSecret: string;
   readonly production: boolean;
@@ -41,6 +44,7 @@ export function serverOptionsFrom(
   return {
     routerSecret: runtime.routerSecret,
     tokens: runtime.tokens,
+    credentials: runtime.credentials,
     logger: runtime.logger.child({ subgraph }),
     production: runtime.production,
     isReady: () => runtime.isReady(),
@@ -63,6 +67,13 @@ export interface SubgraphRuntimeSettings {
   readonly logLevel?: string;
   /** Logger to use instead of creating one. */
   readonly logger?: Logger;
+  /**
+   * The accounts subgraph's URL, for processes that do not host accounts: where device
+   * credentials are looked up when no cached copy has them.
+   */
+  readonly accountsUrl?: string | (() => string) | undefined;
+  /** Clock of token issue and expiry checks (tests move it). @default Date.now */
+  readonly clock?: () => number;
 }
 
 /** Opens the database pool, the bus and the rate limiter a subgraph process needs. */
@@ -74,19 +85,29 @@ export async function createSubgraphRuntime(
   const prefix = settings.redisPrefix ?? 'courier:';
   const prisma = createPrismaClient(settings.databaseUrl);
   const bus = createBus({ redisUrl: settings.redisUrl, channelPrefix: prefix });
-  const limitsRedis = settings.redisUrl
+  const redis = settings.redisUrl
     ? new Redis(settings.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 })
     : undefined;
-  const limits = createRateLimits({ redis: limitsRedis, keyPrefix: `${prefix}limits` });
+  const limits = createRateLimits({ redis, keyPrefix: `${prefix}limits:` });
+  const credentials = new DeviceCredentials({
+    bus,
+    redis,
+    prefix,
+    accountsUrl: settings.accountsUrl,
+    routerSecret: settings.routerSecret,
+  });
+  await credentials.start();
   const tokens = new TokenService({
     secret: settings.tokenSecret,
     ttlSeconds: settings.accessTokenTtlSeconds ?? 3600,
+    ...(settings.clock ? { now: settings.clock } : {}),
   });
   return {
     prisma,
     bus,
     limits,
     tokens,
+    credentials,
     logger,
     routerSecret: settings.routerSecret,
     production: settings.production,
@@ -99,8 +120,9 @@ export async function createSubgraphRuntime(
       }
     },
     async close() {
+      await credentials.close();
       await bus.close();
-      await limitsRedis?.quit();
+      await redis?.quit();
       await prisma.$disconnect();
     },
   };
@@ -115,6 +137,8 @@ export const subgraphEnv = commonEnv
   .extend({
     PORT: port.optional(),
     HOST: z.string().min(1).default('127.0.0.1'),
+    /** Where non-accounts processes look up device credentials (cache misses). */
+    ACCOUNTS_INTERNAL_URL: z.url().optional(),
   });
 
 /**
@@ -137,6 +161,7 @@ export async function runSubgraph(
     accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
     production: env.NODE_ENV === 'production',
     logLevel: env.LOG_LEVEL,
+    accountsUrl: env.ACCOUNTS_INTERNAL_URL,
   });
   if (!env.REDIS_URL) {
     runtime.logger.warn({ subgraph: name }, 'REDIS_URL unset: single-instance mode');

@@ -17,8 +17,9 @@ import type { DocumentNode, GraphQLSchema } from 'graphql';
 import type { IRules } from 'graphql-shield';
 import { applyMiddleware } from 'graphql-middleware';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { BaseContext } from './context.ts';
+import type { DeviceCredentials } from './credentials.ts';
 import { buildPermissions } from './permissions.ts';
 import {
   ROUTER_SECRET_CONNECTION_PARAM,
@@ -47,6 +48,8 @@ export interface SubgraphServerOptions<TContext extends BaseContext> {
   /** Shared secret the gateway presents; requests without it are refused. */
   readonly routerSecret: string;
   readonly tokens: TokenService;
+  /** Revocation: a token whose device credentials changed or went is refused. */
+  readonly credentials: DeviceCredentials;
   readonly logger: Logger;
   /** Hides internal error text and disables introspection. */
   readonly production: boolean;
@@ -61,6 +64,11 @@ export interface SubgraphServerOptions<TContext extends BaseContext> {
   readonly maxBodyBytes?: number;
   /** Express routes mounted before GraphQL (e.g. attachment upload/download, public). */
   readonly extraRoutes?: (app: express.Express) => void;
+  /**
+   * The subgraph's internal API for other subgraphs (JSON, under `/internal`, behind the router
+   * secret like GraphQL). Used where an owner must do work for another subgraph synchronously.
+   */
+  readonly internalRoutes?: (router: express.Router) => void;
   /** Called after the HTTP server closed (release pools, buses). */
   readonly onClose?: () => Promise<void>;
 }
@@ -87,6 +95,9 @@ function unauthenticatedRouterResponse(res: Response): void {
   });
 }
 
+/** WebSocket close code for a socket whose device credentials were revoked. */
+export const CLOSE_CODE_REVOKED = 4401;
+
 /**
  * Builds a Federation 2 subgraph server: Apollo Server on Express with graphql-shield
  * permissions, the router-secret guard on every GraphQL request (HTTP and graphql-ws), `/health`
@@ -105,6 +116,17 @@ export function createSubgraphServer<TContext extends BaseContext>(
     buildPermissions(definition.permissions, subgraphSchema),
   );
   const logger = options.logger;
+  const authenticate = async (authorization: string | undefined): Promise<BaseContext['auth']> => {
+    const auth = await options.tokens.verifyAuthorization(authorization);
+    if (auth.kind !== 'device' || (await options.credentials.isCurrent(auth.device))) return auth;
+    return { kind: 'rejected', reason: 'revoked' };
+  };
+  const socketsByDevice = new Map<string, Set<WebSocket>>();
+  const stopWatchingRevocations = options.credentials.onRevoked((aci, deviceId) => {
+    for (const socket of socketsByDevice.get(`${aci}:${deviceId}`) ?? []) {
+      socket.close(CLOSE_CODE_REVOKED, 'Device credentials revoked');
+    }
+  });
   const app = express();
   app.disable('x-powered-by');
   const httpServer: Server = createServer(app);
@@ -124,9 +146,21 @@ export function createSubgraphServer<TContext extends BaseContext>(
               ctx.extra.request.headers[ROUTER_SECRET_HEADER];
             if (!routerSecretMatches(options.routerSecret, presented)) return false;
             const authorization = params['authorization'];
-            ctx.extra.auth = await options.tokens.verifyAuthorization(
+            const auth = await authenticate(
               typeof authorization === 'string' ? authorization : undefined,
             );
+            if (auth.kind === 'rejected') return false;
+            ctx.extra.auth = auth;
+            if (auth.kind === 'device') {
+              const key = `${auth.device.aci}:${auth.device.deviceId}`;
+              const sockets = socketsByDevice.get(key) ?? new Set<WebSocket>();
+              sockets.add(ctx.extra.socket);
+              socketsByDevice.set(key, sockets);
+              ctx.extra.socket.once('close', () => {
+                sockets.delete(ctx.extra.socket);
+                if (sockets.size === 0) socketsByDevice.delete(key);
+              });
+            }
             return true;
           },
           context: (ctx) =>
@@ -181,6 +215,12 @@ export function createSubgraphServer<TContext extends BaseContext>(
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable' });
   });
   options.extraRoutes?.(app);
+  if (options.internalRoutes) {
+    const internal = express.Router();
+    internal.use(requireRouterSecret, express.json({ limit: options.maxBodyBytes ?? 1_048_576 }));
+    options.internalRoutes(internal);
+    app.use('/internal', internal);
+  }
 
   let started: Promise<void> | undefined;
   return {
@@ -199,7 +239,7 @@ export function createSubgraphServer<TContext extends BaseContext>(
         expressMiddleware(apollo, {
           context: async ({ req }) =>
             options.buildContext({
-              auth: await options.tokens.verifyAuthorization(req.headers.authorization),
+              auth: await authenticate(req.headers.authorization),
               logger,
             }),
         }),
@@ -218,6 +258,7 @@ export function createSubgraphServer<TContext extends BaseContext>(
       return url;
     },
     async close() {
+      stopWatchingRevocations();
       if (started) await apollo.stop();
       else if (httpServer.listening) await new Promise((r) => httpServer.close(r));
       await options.onClose?.();

@@ -3,3 +3,4 @@ export * from './env.ts';
 export * from './graphql-client.ts';
 export * from './platform.ts';
 export * from './signal-client.ts';
+export * from './accounts.ts';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { createAccountsServer } from '@courier/accounts';
+import { createAccountsServer, type AccountsServer } from '@courier/accounts';
 import { createAttachmentsServer } from '@courier/attachments';
 import { createGateway, type RunningGateway } from '@courier/gateway';
 import { createGroupsServer } from '@courier/groups';
@@ -21,8 +21,16 @@ export interface PlatformOptions {
    * @default 1
    */
   readonly messagesInstances?: number;
+  /**
+   * How many instances of the accounts subgraph to run; the gateway routes to the first, the
+   * others share the database and Redis (device linking across instances).
+   * @default 1
+   */
+  readonly accountsInstances?: number;
   /** @default 3600 */
   readonly accessTokenTtlSeconds?: number;
+  /** Clock of access tokens, so a test can let them expire without waiting. @default Date.now */
+  readonly clock?: () => number;
   /** Run subgraphs and gateway in production mode. @default false */
   readonly production?: boolean;
 }
@@ -36,10 +44,12 @@ export interface Platform {
   /** The runtime of the first instance (database, bus, tokens). */
   readonly runtime: SubgraphRuntime;
   readonly subgraphs: Readonly<Record<SubgraphName, SubgraphServer>>;
+  /** The accounts server (verification outbox, services). */
+  readonly accounts: AccountsServer;
+  /** Every accounts instance; `[0]` is {@link Platform.accounts}, the one the gateway uses. */
+  readonly accountsServers: readonly AccountsServer[];
   /** Every messages instance; `[0]` is the one the gateway uses. */
   readonly messages: readonly MessagesServer[];
-  /** Issues an access token as accounts' `login` would. */
-  issueToken(aci: string, deviceId: number): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -53,7 +63,10 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   const adminUrl = testAdminDatabaseUrl();
   const database = await createTestDatabase(adminUrl, await ensureTemplateDatabase(adminUrl));
   const routerSecret = randomBytes(32).toString('hex');
+  let accountsUrl = '';
   const settings = {
+    accountsUrl: () => accountsUrl,
+    ...(options.clock ? { clock: options.clock } : {}),
     databaseUrl: database.url,
     redisUrl: testRedisUrl(),
     redisPrefix: `courier-test:${randomBytes(6).toString('hex')}:`,
@@ -88,9 +101,18 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     for (let i = 1; i < (options.messagesInstances ?? 1); i++) {
       messages.push(await start(createMessagesServer(await newRuntime())));
     }
+    const keys = await start(createKeysServer(runtime));
+    const accounts = await start(createAccountsServer(runtime, { keysUrl: keys.url }));
+    accountsUrl = accounts.url;
+    const accountsServers: AccountsServer[] = [accounts];
+    for (let i = 1; i < (options.accountsInstances ?? 1); i++) {
+      accountsServers.push(
+        await start(createAccountsServer(await newRuntime(), { keysUrl: keys.url })),
+      );
+    }
     const subgraphs = {
-      accounts: await start(createAccountsServer(runtime)),
-      keys: await start(createKeysServer(runtime)),
+      accounts,
+      keys,
       messages: messages[0]!,
       groups: await start(createGroupsServer(runtime)),
       attachments: await start(createAttachmentsServer(runtime)),
@@ -114,8 +136,9 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       database,
       runtime,
       subgraphs,
+      accounts,
+      accountsServers,
       messages,
-      issueToken: async (aci, deviceId) => (await runtime.tokens.issue({ aci, deviceId })).token,
       stop,
     };
   } catch (error) {

@@ -1,4 +1,11 @@
+import { loadOrExit, parseEnv, z } from '@courier/config';
 import { runSubgraph } from '@courier/server';
 import { createAccountsServer } from './server.ts';
 
-await runSubgraph('accounts', 4001, createAccountsServer);
+const env = loadOrExit(() =>
+  parseEnv(z.object({ KEYS_INTERNAL_URL: z.url().default('http://127.0.0.1:4002') })),
+);
+
+await runSubgraph('accounts', 4001, (runtime) =>
+  createAccountsServer(runtime, { keysUrl: env.KEYS_INTERNAL_URL }),
+);

@@ -1,5 +1,8 @@
-import { allow, isAuthenticated, rule, type BaseContext } from '@courier/server';
+import { allow, isAuthenticated, isPublic, rule, type BaseContext } from '@courier/server';
 import { ForbiddenError } from '@courier/errors';
+import { verificationPermissions } from './verification/index.ts';
+import { linkingPermissions } from './linking/index.ts';
+import { profilePermissions } from './profiles/index.ts';
 
 /** The account's own device is asking about its own account. */
 const isOwnAccount = rule({ cache: 'strict' })(
@@ -10,6 +13,36 @@ const isOwnAccount = rule({ cache: 'strict' })(
 );
 
 export const permissions = {
-  Query: { me: isAuthenticated },
-  Account: { aci: allow, pni: allow, number: isOwnAccount, createdAt: isOwnAccount },
+  Query: {
+    me: isAuthenticated,
+    devices: isAuthenticated,
+    blockedAccounts: isAuthenticated,
+    ...verificationPermissions.Query,
+    ...profilePermissions.Query,
+  },
+  Mutation: {
+    registerAccount: isPublic,
+    login: isPublic,
+    removeDevice: isAuthenticated,
+    blockAccount: isAuthenticated,
+    unblockAccount: isAuthenticated,
+    deleteAccount: isAuthenticated,
+    ...verificationPermissions.Mutation,
+    ...linkingPermissions.Mutation,
+    ...profilePermissions.Mutation,
+  },
+  VerificationSession: verificationPermissions.VerificationSession,
+  Subscription: linkingPermissions.Subscription,
+  LinkDeviceCode: linkingPermissions.LinkDeviceCode,
+  LinkedDevice: linkingPermissions.LinkedDevice,
+  ProvisioningAddress: linkingPermissions.ProvisioningAddress,
+  ProvisioningMessage: linkingPermissions.ProvisioningMessage,
+  Profile: profilePermissions.Profile,
+  SetProfileResult: profilePermissions.SetProfileResult,
+  ProfileAvatarUploadForm: profilePermissions.ProfileAvatarUploadForm,
+  ProfileAvatarUploadHeader: profilePermissions.ProfileAvatarUploadHeader,
+  Device: allow,
+  Registration: allow,
+  AccessToken: allow,
+  Account: { aci: allow, pni: isOwnAccount, number: isOwnAccount, createdAt: isOwnAccount },
 };

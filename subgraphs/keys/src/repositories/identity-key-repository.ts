@@ -15,13 +15,4 @@ export class IdentityKeyRepository {
     });
     return row ? new Uint8Array(row.publicKey) : null;
   }
-
-  /** Stores or replaces an identity key. */
-  async put(aci: string, identity: IdentityType, publicKey: Uint8Array): Promise<void> {
-    await this.#prisma.identityKey.upsert({
-      where: { aci_identity: { aci, identity } },
-      create: { aci, identity, publicKey: new Uint8Array(publicKey) },
-      update: { publicKey: new Uint8Array(publicKey) },
-    });
-  }
 }
