@@ -167,7 +167,8 @@ export async function runSubgraph(
     runtime.logger.warn({ subgraph: name }, 'REDIS_URL unset: single-instance mode');
   }
   const server = create(runtime);
-  await server.listen(env.PORT ?? defaultPort, env.HOST);
+  const url = await server.listen(env.PORT ?? defaultPort, env.HOST);
+  runtime.logger.info({ subgraph: name, url }, 'subgraph listening');
   const shutdown = async () => {
     await server.close();
     await runtime.close();

@@ -254,7 +254,7 @@ export function createSubgraphServer<TContext extends BaseContext>(
       const address = httpServer.address() as AddressInfo;
       const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
       url = `http://${shownHost}:${address.port}/graphql`;
-      logger.info({ url }, 'subgraph listening');
+      logger.debug({ url }, 'subgraph listening');
       return url;
     },
     async close() {
