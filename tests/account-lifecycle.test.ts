@@ -95,4 +95,61 @@ describe('devices, blocking and deletion', () => {
     });
     expect(codeOf((await fetchProfile()).body)).toBe('NOT_FOUND');
   });
+
+  it('changes device attributes; a new password revokes old tokens and returns a new one', async () => {
+    const ivan = await registerTestAccount(platform, '+14155550138');
+    const SET = `mutation($input: AccountAttributesInput!) {
+      setAccountAttributes(input: $input) {
+        device { id registrationId capabilities encryptedName }
+        accessToken { accessToken }
+      }
+    }`;
+    const changed = await postGraphQL<{
+      setAccountAttributes: {
+        device: { registrationId: number; capabilities: string[]; encryptedName: string };
+        accessToken: null;
+      };
+    }>(platform.gatewayUrl, SET, {
+      token: ivan.token,
+      variables: {
+        input: { registrationId: 4242, capabilities: ['storage'], encryptedDeviceName: 'AAEC' },
+      },
+    });
+    expect(changed.body.data?.setAccountAttributes).toEqual({
+      device: { id: 1, registrationId: 4242, capabilities: ['storage'], encryptedName: 'AAEC' },
+      accessToken: null,
+    });
+
+    const refused = await postGraphQL(platform.gatewayUrl, SET, {
+      token: ivan.token,
+      variables: { input: { registrationId: 0, capabilities: ['other'] } },
+    });
+    expect(refused.body.errors?.[0]?.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'registrationId',
+    });
+    const device = await platform.runtime.prisma.device.findUniqueOrThrow({
+      where: { aci_deviceId: { aci: ivan.aci, deviceId: 1 } },
+    });
+    expect(device.capabilities).toEqual(['storage']);
+
+    const newPassword = 'a-brand-new-device-password-42';
+    const rotated = await postGraphQL<{
+      setAccountAttributes: { accessToken: { accessToken: string } };
+    }>(platform.gatewayUrl, SET, {
+      token: ivan.token,
+      variables: { input: { password: newPassword } },
+    });
+    const fresh = rotated.body.data!.setAccountAttributes.accessToken.accessToken;
+    const me = (token: string) => postGraphQL(platform.gatewayUrl, '{ me { aci } }', { token });
+    expect(codeOf((await me(ivan.token)).body)).toBe('UNAUTHENTICATED');
+    expect((await me(fresh)).body.errors).toBeUndefined();
+    const LOGIN = 'mutation($i: LoginInput!) { login(input: $i) { accessToken } }';
+    const login = (password: string) =>
+      postGraphQL(platform.gatewayUrl, LOGIN, {
+        variables: { i: { aci: ivan.aci, deviceId: 1, password } },
+      });
+    expect(codeOf((await login(ivan.password)).body)).toBe('UNAUTHENTICATED');
+    expect((await login(newPassword)).body.errors).toBeUndefined();
+  });
 });

@@ -224,6 +224,20 @@ describe('verification sessions through the gateway', () => {
     });
   });
 
+  it('rate limits opening sessions for one number', async () => {
+    const number = '+14155550177';
+    for (let i = 0; i < 6; i++) await create(number);
+    const body = await gql(
+      'mutation ($n: String!) { createVerificationSession(number: $n) { id } }',
+      { n: number },
+    );
+    expect(body.errors?.[0]?.extensions).toMatchObject({
+      code: 'RATE_LIMITED',
+      retryAfter: expect.any(Number),
+    });
+    expect(await platform.runtime.prisma.verificationSession.count({ where: { number } })).toBe(6);
+  });
+
   it('refuses a wrong code with the attempts left, then accepts the right one', async () => {
     const number = freshNumber();
     const session = await create(number);
@@ -458,5 +472,17 @@ describe('verification service with an injected clock (real PostgreSQL)', () => 
     await expect(service.requestCode(session.id, 'SMS', null)).rejects.toMatchObject({
       extensions: { code: 'NOT_FOUND' },
     });
+  });
+
+  it('purges expired sessions and only those', async () => {
+    const stale = await service.createSession('+14155559004');
+    clock += minutes(16);
+    const live = await service.createSession('+14155559005');
+    expect(await service.purgeExpired()).toBeGreaterThanOrEqual(1);
+    await expect(service.getSession(stale.id)).rejects.toMatchObject({
+      extensions: { code: 'NOT_FOUND' },
+    });
+    await expect(service.getSession(live.id)).resolves.toMatchObject({ verified: false });
+    expect(await service.purgeExpired()).toBe(0);
   });
 });

@@ -106,11 +106,14 @@ async function main(): Promise<void> {
     production: env.NODE_ENV === 'production',
     logger,
   });
-  const keys = createKeysServer(runtime);
+  // Keys starts first (accounts needs its URL); it reads accounts' URL once requests arrive.
+  const accountsServer: { server?: SubgraphServer } = {};
+  const keys = createKeysServer(runtime, { accountsUrl: () => accountsServer.server?.url ?? '' });
   await keys.listen(0, '127.0.0.1');
+  accountsServer.server = createAccountsServer(runtime, { keysUrl: keys.url, zkSecretParams });
   const servers: SubgraphServer[] = [
     keys,
-    createAccountsServer(runtime, { keysUrl: keys.url, zkSecretParams }),
+    accountsServer.server,
     createMessagesServer(runtime),
     createGroupsServer(runtime),
     createAttachmentsServer(runtime),

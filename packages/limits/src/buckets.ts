@@ -22,7 +22,10 @@ const DAY = 24 * HOUR;
  * in its comment. Operators and tests override them through `createRateLimits({ overrides })`.
  */
 export const BUCKETS = {
-  /** Account registration attempts; key: E.164 number. Signal: 6 per 30 s. */
+  /**
+   * Registration attempts: verification sessions opened for one number; key: E.164 number.
+   * Signal: 6 per 30 s.
+   */
   registration: { capacity: 6, periodSeconds: 30, failOpen: false },
   /** Captcha submissions during verification; key: verification session id. Signal: 10 / 30 s. */
   verificationCaptcha: { capacity: 10, periodSeconds: 30, failOpen: false },

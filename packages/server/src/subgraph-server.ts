@@ -69,8 +69,21 @@ export interface SubgraphServerOptions<TContext extends BaseContext> {
    * secret like GraphQL). Used where an owner must do work for another subgraph synchronously.
    */
   readonly internalRoutes?: (router: express.Router) => void;
+  /**
+   * Housekeeping run on a timer while the server listens (purging expired rows, ...). Every
+   * instance runs them; they must be idempotent and cheap when there is nothing to do.
+   */
+  readonly maintenance?: readonly MaintenanceTask[];
   /** Called after the HTTP server closed (release pools, buses). */
   readonly onClose?: () => Promise<void>;
+}
+
+/** A periodic housekeeping task of a subgraph. */
+export interface MaintenanceTask {
+  readonly name: string;
+  readonly intervalMs: number;
+  /** Resolves with how many items it removed (logged at debug). */
+  readonly run: () => Promise<number | void>;
 }
 
 /** A subgraph's HTTP (+ graphql-ws) server. */
@@ -222,6 +235,19 @@ export function createSubgraphServer<TContext extends BaseContext>(
     app.use('/internal', internal);
   }
 
+  const timers: NodeJS.Timeout[] = [];
+  const startMaintenance = () => {
+    for (const task of options.maintenance ?? []) {
+      const timer = setInterval(() => {
+        task.run().then(
+          (removed) => logger.debug({ task: task.name, removed }, 'maintenance done'),
+          (error: unknown) => logger.error({ err: error, task: task.name }, 'maintenance failed'),
+        );
+      }, task.intervalMs);
+      timer.unref();
+      timers.push(timer);
+    }
+  };
   let started: Promise<void> | undefined;
   return {
     name: definition.name,
@@ -254,11 +280,13 @@ export function createSubgraphServer<TContext extends BaseContext>(
       const address = httpServer.address() as AddressInfo;
       const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
       url = `http://${shownHost}:${address.port}/graphql`;
+      startMaintenance();
       logger.debug({ url }, 'subgraph listening');
       return url;
     },
     async close() {
       stopWatchingRevocations();
+      for (const timer of timers.splice(0)) clearInterval(timer);
       if (started) await apollo.stop();
       else if (httpServer.listening) await new Promise((r) => httpServer.close(r));
       await options.onClose?.();

@@ -4,3 +4,5 @@ export * from './graphql-client.ts';
 export * from './platform.ts';
 export * from './signal-client.ts';
 export * from './accounts.ts';
+export * from './signal-stores.ts';
+export * from './prekeys.ts';

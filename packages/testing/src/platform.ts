@@ -6,6 +6,7 @@ import { createGateway, type RunningGateway } from '@courier/gateway';
 import { createGroupsServer } from '@courier/groups';
 import { createKeysServer } from '@courier/keys';
 import { createMessagesServer, type MessagesServer } from '@courier/messages';
+import { createRateLimits, type BucketName, type BucketOverride } from '@courier/limits';
 import { createLogger } from '@courier/logging';
 import { createSubgraphRuntime, type SubgraphRuntime, type SubgraphServer } from '@courier/server';
 import { createTestDatabase, ensureTemplateDatabase, type TestDatabase } from './database.ts';
@@ -27,6 +28,19 @@ export interface PlatformOptions {
    * @default 1
    */
   readonly accountsInstances?: number;
+  /**
+   * How many instances of the keys subgraph to run; the gateway routes to the first, the others
+   * share the database and Redis (reach them with {@link Platform.keysServers} and the router
+   * secret).
+   * @default 1
+   */
+  readonly keysInstances?: number;
+  /**
+   * Bucket changes for the keys subgraph's rate limits (e.g. a large `prekeys` bucket for
+   * benchmarks and concurrency tests). Every keys instance then shares one in-memory limiter.
+   * @default the runtime's limits (Redis, defaults)
+   */
+  readonly keysRateLimitOverrides?: Partial<Record<BucketName, BucketOverride>>;
   /** @default 3600 */
   readonly accessTokenTtlSeconds?: number;
   /** Clock of access tokens, so a test can let them expire without waiting. @default Date.now */
@@ -48,6 +62,8 @@ export interface Platform {
   readonly accounts: AccountsServer;
   /** Every accounts instance; `[0]` is {@link Platform.accounts}, the one the gateway uses. */
   readonly accountsServers: readonly AccountsServer[];
+  /** Every keys instance; `[0]` is the one the gateway uses. */
+  readonly keysServers: readonly SubgraphServer[];
   /** Every messages instance; `[0]` is the one the gateway uses. */
   readonly messages: readonly MessagesServer[];
   stop(): Promise<void>;
@@ -101,7 +117,17 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     for (let i = 1; i < (options.messagesInstances ?? 1); i++) {
       messages.push(await start(createMessagesServer(await newRuntime())));
     }
-    const keys = await start(createKeysServer(runtime));
+    const keysOptions = {
+      accountsUrl: () => accountsUrl,
+      ...(options.keysRateLimitOverrides
+        ? { limits: createRateLimits({ overrides: options.keysRateLimitOverrides }) }
+        : {}),
+    };
+    const keys = await start(createKeysServer(runtime, keysOptions));
+    const keysServers: SubgraphServer[] = [keys];
+    for (let i = 1; i < (options.keysInstances ?? 1); i++) {
+      keysServers.push(await start(createKeysServer(await newRuntime(), keysOptions)));
+    }
     const accounts = await start(createAccountsServer(runtime, { keysUrl: keys.url }));
     accountsUrl = accounts.url;
     const accountsServers: AccountsServer[] = [accounts];
@@ -138,6 +164,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       subgraphs,
       accounts,
       accountsServers,
+      keysServers,
       messages,
       stop,
     };

@@ -1,5 +1,6 @@
 import type { BaseContext } from '@courier/server';
 import type { AccountService } from './services/account-service.ts';
+import type { AccountAttributesService } from './services/account-attributes-service.ts';
 import type { AccountDeletionService } from './services/account-deletion-service.ts';
 import type { BlockService } from './services/block-service.ts';
 import type { DeviceService } from './services/device-service.ts';
@@ -15,6 +16,7 @@ export interface AccountsContext extends BaseContext {
   readonly registration: RegistrationService;
   readonly sessions: SessionService;
   readonly devices: DeviceService;
+  readonly attributes: AccountAttributesService;
   readonly blocks: BlockService;
   readonly deletion: AccountDeletionService;
   readonly verification: VerificationService;

@@ -23,6 +23,7 @@ export const permissions = {
   Mutation: {
     registerAccount: isPublic,
     login: isPublic,
+    setAccountAttributes: isAuthenticated,
     removeDevice: isAuthenticated,
     blockAccount: isAuthenticated,
     unblockAccount: isAuthenticated,
@@ -42,6 +43,7 @@ export const permissions = {
   ProfileAvatarUploadForm: profilePermissions.ProfileAvatarUploadForm,
   ProfileAvatarUploadHeader: profilePermissions.ProfileAvatarUploadHeader,
   Device: allow,
+  AccountAttributesResult: allow,
   Registration: allow,
   AccessToken: allow,
   Account: { aci: allow, pni: isOwnAccount, number: isOwnAccount, createdAt: isOwnAccount },

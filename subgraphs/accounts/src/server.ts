@@ -16,6 +16,7 @@ import {
 } from './services/registration-service.ts';
 import { AccountEventsRepository } from './repositories/account-events-repository.ts';
 import { BlockRepository } from './repositories/block-repository.ts';
+import { AccountAttributesService } from './services/account-attributes-service.ts';
 import { AccountDeletionService } from './services/account-deletion-service.ts';
 import { BlockService } from './services/block-service.ts';
 import { DeviceService } from './services/device-service.ts';
@@ -37,6 +38,9 @@ export {
   parseZkServerSecretParams,
   zkParamsEnv,
 } from './profiles/index.ts';
+
+/** How often each instance purges expired verification sessions. */
+const MAINTENANCE_INTERVAL_MS = 5 * 60_000;
 
 /** The accounts subgraph's SDL. */
 export const typeDefs = readSchemaFile(new URL('../schema.graphql', import.meta.url));
@@ -84,6 +88,7 @@ export function createAccountsServer(
     logger: common.logger,
   });
   const devices = new DeviceService(repository, keys, runtime.credentials);
+  const attributes = new AccountAttributesService(repository, runtime.tokens, runtime.credentials);
   const sessions = new SessionService(repository, runtime.tokens, runtime.limits);
   const { linking, provisioning } = createLinking(
     runtime,
@@ -105,6 +110,13 @@ export function createAccountsServer(
     { name: 'accounts', typeDefs, resolvers, permissions, subscriptions: true },
     {
       ...common,
+      maintenance: [
+        {
+          name: 'purge expired verification sessions',
+          intervalMs: MAINTENANCE_INTERVAL_MS,
+          run: () => verification.purgeExpired(),
+        },
+      ],
       internalRoutes: accountsInternalRoutes({ accounts: repository, blocks }, common.logger),
       buildContext: (base) => ({
         ...base,
@@ -112,6 +124,7 @@ export function createAccountsServer(
         registration,
         sessions,
         devices,
+        attributes,
         verification,
         linking,
         provisioning,

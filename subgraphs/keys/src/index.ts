@@ -1,4 +1,11 @@
+import { loadOrExit, parseEnv, z } from '@courier/config';
 import { runSubgraph } from '@courier/server';
 import { createKeysServer } from './server.ts';
 
-await runSubgraph('keys', 4002, createKeysServer);
+const env = loadOrExit(() =>
+  parseEnv(z.object({ ACCOUNTS_INTERNAL_URL: z.url().default('http://127.0.0.1:4001') })),
+);
+
+await runSubgraph('keys', 4002, (runtime) =>
+  createKeysServer(runtime, { accountsUrl: env.ACCOUNTS_INTERNAL_URL }),
+);

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { AuthenticatedDevice } from '@courier/auth';
 import {
   BadUserInputError,
@@ -13,13 +12,8 @@ import type { Logger } from '@courier/logging';
 import type { DeviceCredentials } from '@courier/server';
 import type { KeysClient, SignedPreKeyInput } from '../clients/keys-client.ts';
 import type { AccountRepository } from '../repositories/account-repository.ts';
-import { checkPasswordShape, hashPassword } from '../services/device-password.ts';
-import {
-  MAX_CAPABILITIES,
-  MAX_CAPABILITY_LENGTH,
-  MAX_DEVICE_NAME_BYTES,
-  MAX_REGISTRATION_ID,
-} from '../services/registration-service.ts';
+import { checkPasswordShape } from '../services/device-password.ts';
+import { checkDeviceAttributes, newDeviceFields } from '../services/device-attributes.ts';
 import type { LinkCodeSigner } from './link-code.ts';
 import type { UsedLinkCodeRepository } from './repository.ts';
 
@@ -57,33 +51,10 @@ export interface LinkDeviceCode {
   readonly expiresAt: number;
 }
 
-function checkRegistrationId(value: number, field: string): void {
-  if (!Number.isInteger(value) || value < 1 || value > MAX_REGISTRATION_ID) {
-    throw new BadUserInputError(`${field} must be between 1 and ${MAX_REGISTRATION_ID}`, field);
-  }
-}
-
 /** Validates the parts of `linkDevice`'s input accounts owns (keys validates the keys). */
 export function checkLinkDeviceInput(input: LinkDeviceInput): void {
   checkPasswordShape(input.password);
-  checkRegistrationId(input.registrationId, 'registrationId');
-  checkRegistrationId(input.pniRegistrationId, 'pniRegistrationId');
-  if ((input.encryptedDeviceName?.length ?? 0) > MAX_DEVICE_NAME_BYTES) {
-    throw new BadUserInputError(
-      `encryptedDeviceName must be at most ${MAX_DEVICE_NAME_BYTES} bytes`,
-      'encryptedDeviceName',
-    );
-  }
-  const capabilities = input.capabilities ?? [];
-  if (
-    capabilities.length > MAX_CAPABILITIES ||
-    capabilities.some((c) => c.length === 0 || c.length > MAX_CAPABILITY_LENGTH)
-  ) {
-    throw new BadUserInputError(
-      `capabilities: at most ${MAX_CAPABILITIES} names of 1 to ${MAX_CAPABILITY_LENGTH} characters`,
-      'capabilities',
-    );
-  }
+  checkDeviceAttributes(input);
 }
 
 /** The lowest device id from 2 up that no device of the account has; undefined when all are taken. */
@@ -169,8 +140,7 @@ export class LinkingService {
     checkLinkDeviceInput(input);
     const claims = this.#signer.verify(input.code);
     await this.#limits.consume('verifyDevice', claims.aci);
-    const password = hashPassword(input.password);
-    const credentialId = randomUUID();
+    const device = newDeviceFields(input);
     let stored: { aci: string; deviceId: number } | undefined;
     try {
       const linked = await this.#accounts.transaction(async (tx) => {
@@ -191,19 +161,7 @@ export class LinkingService {
           expiresAt: claims.expiresAt,
         });
         if (!fresh) throw new BadUserInputError('This link code was already used', 'code');
-        await this.#accounts.createLinkedDevice(tx, {
-          aci: claims.aci,
-          deviceId,
-          credentialId,
-          passwordHash: password.hash,
-          passwordSalt: password.salt,
-          registrationId: input.registrationId,
-          pniRegistrationId: input.pniRegistrationId,
-          encryptedName: input.encryptedDeviceName
-            ? new Uint8Array(input.encryptedDeviceName)
-            : null,
-          capabilities: [...(input.capabilities ?? [])],
-        });
+        await this.#accounts.createLinkedDevice(tx, { aci: claims.aci, deviceId, ...device });
         try {
           await this.#keys.storeLinkedDeviceKeys(
             { aci: claims.aci, deviceId },
@@ -230,7 +188,7 @@ export class LinkingService {
       stored = undefined; // committed: from here on the keys belong to the new device
       // Only a cache (misses fall back to the database): a failure here must not undo the link.
       await this.#credentials
-        .remember(linked.aci, linked.deviceId, credentialId)
+        .remember(linked.aci, linked.deviceId, device.credentialId)
         .catch((error: unknown) => {
           this.#logger.warn({ err: error }, 'could not cache a linked device credential');
         });

@@ -33,6 +33,22 @@ export interface NewRegistration {
   readonly primary: Omit<DeviceRecord, 'aci' | 'deviceId' | 'createdAt' | 'lastSeenAt'>;
 }
 
+/**
+ * An account as other subgraphs need it to serve requests addressed to it (keys: prekey bundles
+ * and their access checks): ids, sealed-sender access settings, devices' registration ids.
+ */
+export interface ServiceTargetRecord {
+  readonly aci: string;
+  readonly pni: string;
+  readonly unidentifiedAccessKey: Uint8Array<ArrayBuffer> | null;
+  readonly unrestrictedUnidentifiedAccess: boolean;
+  readonly devices: readonly {
+    readonly deviceId: number;
+    readonly registrationId: number;
+    readonly pniRegistrationId: number;
+  }[];
+}
+
 /** A transaction handle; repositories take one where a service spans several writes. */
 export type Transaction = Prisma.TransactionClient;
 
@@ -99,6 +115,23 @@ export class AccountRepository {
     return replaced.map((device) => device.deviceId);
   }
 
+  /** The account with this ACI or PNI and its devices (lowest id first), or null. */
+  findServiceTarget(id: { aci: string } | { pni: string }): Promise<ServiceTargetRecord | null> {
+    return this.#prisma.account.findUnique({
+      where: 'aci' in id ? { aci: id.aci } : { pni: id.pni },
+      select: {
+        aci: true,
+        pni: true,
+        unidentifiedAccessKey: true,
+        unrestrictedUnidentifiedAccess: true,
+        devices: {
+          select: { deviceId: true, registrationId: true, pniRegistrationId: true },
+          orderBy: { deviceId: 'asc' },
+        },
+      },
+    });
+  }
+
   findDevice(aci: string, deviceId: number): Promise<DeviceRecord | null> {
     return this.#prisma.device.findUnique({ where: { aci_deviceId: { aci, deviceId } } });
   }
@@ -110,6 +143,48 @@ export class AccountRepository {
       select: { credentialId: true },
     });
     return device?.credentialId ?? null;
+  }
+
+  /**
+   * Changes a device's attributes and, when given, the account's, in one transaction; returns
+   * the updated device, or null when the device no longer exists.
+   */
+  async updateAttributes(
+    aci: string,
+    deviceId: number,
+    device: Partial<
+      Pick<
+        DeviceRecord,
+        | 'registrationId'
+        | 'pniRegistrationId'
+        | 'encryptedName'
+        | 'capabilities'
+        | 'passwordHash'
+        | 'passwordSalt'
+        | 'credentialId'
+      >
+    >,
+    account: { unidentifiedAccessKey?: Uint8Array; unrestrictedUnidentifiedAccess?: boolean },
+  ): Promise<DeviceRecord | null> {
+    return this.#prisma.$transaction(async (tx) => {
+      const { count } = await tx.device.updateMany({ where: { aci, deviceId }, data: device });
+      if (count === 0) return null;
+      if (Object.keys(account).length > 0) {
+        const { unidentifiedAccessKey, unrestrictedUnidentifiedAccess } = account;
+        await tx.account.update({
+          where: { aci },
+          data: {
+            ...(unidentifiedAccessKey
+              ? { unidentifiedAccessKey: new Uint8Array(unidentifiedAccessKey) }
+              : {}),
+            ...(unrestrictedUnidentifiedAccess !== undefined
+              ? { unrestrictedUnidentifiedAccess }
+              : {}),
+          },
+        });
+      }
+      return tx.device.findUnique({ where: { aci_deviceId: { aci, deviceId } } });
+    });
   }
 
   /** Deletes an account with everything of it in accounts' tables (devices, blocks, profiles). */

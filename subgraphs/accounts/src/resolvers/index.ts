@@ -6,6 +6,7 @@ import {
 } from '@courier/server';
 import type { AccountsContext } from '../context.ts';
 import type { DeviceRecord } from '../repositories/account-repository.ts';
+import type { AccountAttributesInput } from '../services/account-attributes-service.ts';
 import type { RegisterAccountInput } from '../services/registration-service.ts';
 import { verificationResolvers } from '../verification/index.ts';
 import { linkingResolvers } from '../linking/index.ts';
@@ -32,6 +33,8 @@ export const resolvers: GraphQLResolverMap<AccountsContext> = {
       args: { input: { aci: string; deviceId: number; password: string } },
       context,
     ) => context.sessions.login(args.input),
+    setAccountAttributes: (_parent, args: { input: AccountAttributesInput }, context) =>
+      context.attributes.setAttributes(requireDevice(context), args.input),
     removeDevice: async (_parent, args: { deviceId: number }, context) => {
       await context.devices.removeDevice(requireDevice(context), args.deviceId);
       return true;

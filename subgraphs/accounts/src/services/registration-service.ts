@@ -1,21 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { TokenService } from '@courier/auth';
-import { BadUserInputError } from '@courier/errors';
 import type { Logger } from '@courier/logging';
 import type { DeviceCredentials } from '@courier/server';
 import type { IdentityKeysInput, KeysClient, SignedPreKeyInput } from '../clients/keys-client.ts';
 import type { AccountRepository, Transaction } from '../repositories/account-repository.ts';
-import { checkPasswordShape, hashPassword } from './device-password.ts';
-
-/** Registration ids are 14 bits and never 0. */
-export const MAX_REGISTRATION_ID = 0x3fff;
-/** Largest encrypted device name, in bytes. */
-export const MAX_DEVICE_NAME_BYTES = 256;
-/** Capabilities a device may declare, at most, and their longest name. */
-export const MAX_CAPABILITIES = 32;
-export const MAX_CAPABILITY_LENGTH = 64;
-/** Unidentified access keys are 16 bytes. */
-export const UNIDENTIFIED_ACCESS_KEY_BYTES = 16;
+import { checkDeviceAttributes, newDeviceFields } from './device-attributes.ts';
+import { checkPasswordShape } from './device-password.ts';
 
 /** `registerAccount`'s input. */
 export interface RegisterAccountInput {
@@ -53,40 +43,10 @@ export type ConsumeVerifiedSession = (
   tx: Transaction,
 ) => Promise<{ number: string }>;
 
-function checkRegistrationId(value: number, field: string): void {
-  if (!Number.isInteger(value) || value < 1 || value > MAX_REGISTRATION_ID) {
-    throw new BadUserInputError(`${field} must be between 1 and ${MAX_REGISTRATION_ID}`, field);
-  }
-}
-
 /** Validates the parts of the input accounts owns (keys validates the keys). */
 export function checkRegistrationInput(input: RegisterAccountInput): void {
   checkPasswordShape(input.password);
-  checkRegistrationId(input.registrationId, 'registrationId');
-  checkRegistrationId(input.pniRegistrationId, 'pniRegistrationId');
-  if ((input.encryptedDeviceName?.length ?? 0) > MAX_DEVICE_NAME_BYTES) {
-    throw new BadUserInputError(
-      `encryptedDeviceName must be at most ${MAX_DEVICE_NAME_BYTES} bytes`,
-      'encryptedDeviceName',
-    );
-  }
-  const capabilities = input.capabilities ?? [];
-  if (
-    capabilities.length > MAX_CAPABILITIES ||
-    capabilities.some((c) => c.length === 0 || c.length > MAX_CAPABILITY_LENGTH)
-  ) {
-    throw new BadUserInputError(
-      `capabilities: at most ${MAX_CAPABILITIES} names of 1 to ${MAX_CAPABILITY_LENGTH} characters`,
-      'capabilities',
-    );
-  }
-  const uak = input.unidentifiedAccessKey;
-  if (uak && uak.length !== UNIDENTIFIED_ACCESS_KEY_BYTES) {
-    throw new BadUserInputError(
-      `unidentifiedAccessKey must be ${UNIDENTIFIED_ACCESS_KEY_BYTES} bytes`,
-      'unidentifiedAccessKey',
-    );
-  }
+  checkDeviceAttributes(input);
 }
 
 /**
@@ -130,8 +90,7 @@ export class RegistrationService {
 
   async register(input: RegisterAccountInput): Promise<Registration> {
     checkRegistrationInput(input);
-    const password = hashPassword(input.password);
-    const credentialId = randomUUID();
+    const device = newDeviceFields(input);
     const keys: { ACI: IdentityKeysInput; PNI: IdentityKeysInput } = {
       ACI: {
         identityKey: input.aciIdentityKey,
@@ -163,27 +122,17 @@ export class RegistrationService {
           number,
           unidentifiedAccessKey: input.unidentifiedAccessKey ?? null,
           unrestrictedUnidentifiedAccess: input.unrestrictedUnidentifiedAccess ?? false,
-          primary: {
-            credentialId,
-            passwordHash: password.hash,
-            passwordSalt: password.salt,
-            registrationId: input.registrationId,
-            pniRegistrationId: input.pniRegistrationId,
-            encryptedName: input.encryptedDeviceName
-              ? new Uint8Array(input.encryptedDeviceName)
-              : null,
-            capabilities: [...(input.capabilities ?? [])],
-          },
+          primary: device,
         });
         return { aci, pni, number, reregistered: existing !== null, replacedDevices };
       });
       const { replacedDevices, ...registered } = saved;
       for (const deviceId of replacedDevices) await this.#credentials.revoke(saved.aci, deviceId);
-      await this.#credentials.remember(saved.aci, 1, credentialId);
+      await this.#credentials.remember(saved.aci, 1, device.credentialId);
       const { token, expiresAt } = await this.#tokens.issue({
         aci: saved.aci,
         deviceId: 1,
-        credentialId,
+        credentialId: device.credentialId,
       });
       return { ...registered, deviceId: 1, accessToken: token, accessTokenExpiresAt: expiresAt };
     } catch (error) {

@@ -90,6 +90,7 @@ export class VerificationService {
    */
   async createSession(number: string): Promise<VerificationSessionView> {
     const normalized = normalizePhoneNumber(number);
+    await this.#limits.consume('registration', normalized);
     const id = newSessionId();
     const now = this.#now();
     const record = await this.#repository.create({

@@ -31,6 +31,7 @@ export class DeviceKeysRepository {
       if (replaceAccount) {
         await tx.signedEcPreKey.deleteMany({ where: { aci } });
         await tx.kyberPreKey.deleteMany({ where: { aci } });
+        await tx.oneTimeEcPreKey.deleteMany({ where: { aci } });
       }
       for (const identity of ['ACI', 'PNI'] as const) {
         const keys = identities[identity];
@@ -88,6 +89,7 @@ export class DeviceKeysRepository {
     await this.#prisma.$transaction(async (tx) => {
       await tx.signedEcPreKey.deleteMany({ where: { aci, deviceId } });
       await tx.kyberPreKey.deleteMany({ where: { aci, deviceId } });
+      await tx.oneTimeEcPreKey.deleteMany({ where: { aci, deviceId } });
       for (const identity of ['ACI', 'PNI'] as const) {
         const keys = identities[identity];
         await tx.signedEcPreKey.create({
@@ -115,20 +117,22 @@ export class DeviceKeysRepository {
     });
   }
 
-  /** Removes every key of an account (account deletion). */
+  /** Removes every key of an account, one-time keys included (account deletion). */
   async deleteAccount(aci: string): Promise<void> {
     await this.#prisma.$transaction([
       this.#prisma.signedEcPreKey.deleteMany({ where: { aci } }),
       this.#prisma.kyberPreKey.deleteMany({ where: { aci } }),
+      this.#prisma.oneTimeEcPreKey.deleteMany({ where: { aci } }),
       this.#prisma.identityKey.deleteMany({ where: { aci } }),
     ]);
   }
 
-  /** Removes a device's prekeys (identity keys belong to the account and stay). */
+  /** Removes a device's prekeys, one-time keys included (identity keys belong to the account and stay). */
   async deleteDevice(aci: string, deviceId: number): Promise<void> {
     await this.#prisma.$transaction([
       this.#prisma.signedEcPreKey.deleteMany({ where: { aci, deviceId } }),
       this.#prisma.kyberPreKey.deleteMany({ where: { aci, deviceId } }),
+      this.#prisma.oneTimeEcPreKey.deleteMany({ where: { aci, deviceId } }),
     ]);
   }
 }

@@ -45,6 +45,29 @@ function checkSignature(identityKey: PublicKey, key: SignedPreKeyBytes, field: s
   }
 }
 
+/** A one-time EC prekey: a public key with an id and no signature. */
+export interface PreKeyBytes {
+  readonly keyId: number;
+  readonly publicKey: Uint8Array;
+}
+
+/** Verifies an unsigned one-time EC prekey: an id in range and a key libsignal can read. */
+export function verifyEcPreKey(key: PreKeyBytes, field: string): void {
+  checkKeyId(key.keyId, field);
+  checkEcPublicKey(key.publicKey, field);
+}
+
+function checkEcPublicKey(publicKey: Uint8Array, field: string): void {
+  if (publicKey.length !== KEY_SIZES.ecPublicKey) {
+    throw new BadUserInputError(`${field}.publicKey must be ${KEY_SIZES.ecPublicKey} bytes`, field);
+  }
+  try {
+    PublicKey.deserialize(copy(publicKey));
+  } catch {
+    throw new BadUserInputError(`${field}.publicKey is not a valid EC public key`, field);
+  }
+}
+
 /** Verifies a signed EC prekey: a valid key, signed by `identityKey`. */
 export function verifySignedEcPreKey(
   identityKey: PublicKey,
@@ -52,14 +75,7 @@ export function verifySignedEcPreKey(
   field: string,
 ): void {
   checkKeyId(key.keyId, field);
-  if (key.publicKey.length !== KEY_SIZES.ecPublicKey) {
-    throw new BadUserInputError(`${field}.publicKey must be ${KEY_SIZES.ecPublicKey} bytes`, field);
-  }
-  try {
-    PublicKey.deserialize(copy(key.publicKey));
-  } catch {
-    throw new BadUserInputError(`${field}.publicKey is not a valid EC public key`, field);
-  }
+  checkEcPublicKey(key.publicKey, field);
   checkSignature(identityKey, key, field);
 }
 

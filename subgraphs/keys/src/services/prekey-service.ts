@@ -1,0 +1,326 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { AuthenticatedDevice, RequestAuth } from '@courier/auth';
+import type { IdentityType } from '@courier/db';
+import { BadUserInputError, NotFoundError, UnauthenticatedError } from '@courier/errors';
+import type { RateLimits } from '@courier/limits';
+import type { AccountsClient, KeyTarget } from '../clients/accounts-client.ts';
+import type { DeviceKeysRepository } from '../repositories/device-keys-repository.ts';
+import type { PreKeyRepository } from '../repositories/prekey-repository.ts';
+import {
+  parseIdentityKey,
+  verifyEcPreKey,
+  verifySignedEcPreKey,
+  verifySignedKyberPreKey,
+  type PreKeyBytes,
+  type SignedPreKeyBytes,
+} from './key-validation.ts';
+
+/** Most one-time keys of one kind per upload (Signal's limit). */
+export const MAX_ONE_TIME_KEYS = 100;
+/** Size of an unidentified access key. */
+const ACCESS_KEY_BYTES = 16;
+const ZERO_KEY = new Uint8Array(ACCESS_KEY_BYTES);
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** `setPreKeys`'s input as GraphQL delivers it. */
+export interface SetPreKeysInput {
+  readonly ecPreKeys?: readonly PreKeyBytes[] | null;
+  readonly kyberPreKeys?: readonly SignedPreKeyBytes[] | null;
+  readonly signedPreKey?: SignedPreKeyBytes | null;
+  readonly pqLastResortPreKey?: SignedPreKeyBytes | null;
+}
+
+/** Unidentified access to a bundle. */
+export interface KeyAccess {
+  readonly unidentifiedAccessKey: Uint8Array;
+}
+
+/** Arguments of `Query.preKeyBundle`. */
+export interface PreKeyBundleQuery {
+  readonly serviceId: string;
+  readonly deviceId?: number | null;
+  readonly access?: KeyAccess | null;
+}
+
+/** One device's part of a bundle. */
+export interface PreKeyBundleDevice {
+  readonly deviceId: number;
+  readonly registrationId: number;
+  readonly signedPreKey: SignedPreKeyBytes;
+  readonly preKey: PreKeyBytes | null;
+  readonly kyberPreKey: SignedPreKeyBytes;
+}
+
+/** What `Query.preKeyBundle` answers. */
+export interface PreKeyBundle {
+  readonly identityKey: Uint8Array;
+  readonly devices: readonly PreKeyBundleDevice[];
+}
+
+/** A service id split into its identity and UUID. */
+interface ParsedServiceId {
+  readonly identity: IdentityType;
+  readonly uuid: string;
+  /** Normalised form (`<aci>` / `PNI:<pni>`, lower-case UUID). */
+  readonly text: string;
+}
+
+function parseServiceId(serviceId: string): ParsedServiceId {
+  const pni = /^PNI:/i.test(serviceId);
+  const uuid = (pni ? serviceId.slice(4) : serviceId).toLowerCase();
+  if (!UUID.test(uuid)) {
+    throw new BadUserInputError('serviceId must be <aci> or PNI:<pni>', 'serviceId');
+  }
+  return { identity: pni ? 'PNI' : 'ACI', uuid, text: pni ? `PNI:${uuid}` : uuid };
+}
+
+function checkDistinctIds(keys: readonly { keyId: number }[], field: string): void {
+  const seen = new Set<number>();
+  for (const key of keys) {
+    if (seen.has(key.keyId)) {
+      throw new BadUserInputError(`${field} has key id ${key.keyId} more than once`, field);
+    }
+    seen.add(key.keyId);
+  }
+}
+
+function checkCount(keys: readonly unknown[], field: string): void {
+  if (keys.length > MAX_ONE_TIME_KEYS) {
+    throw new BadUserInputError(`${field} may hold at most ${MAX_ONE_TIME_KEYS} keys`, field);
+  }
+}
+
+function accessKeyMatches(
+  target: Pick<KeyTarget, 'unidentifiedAccessKey'>,
+  presented: Uint8Array,
+): boolean {
+  const stored = target.unidentifiedAccessKey;
+  const storedValid = stored !== null && stored.length === ACCESS_KEY_BYTES;
+  return (
+    presented.length === ACCESS_KEY_BYTES &&
+    timingSafeEqual(presented, storedValid ? stored : ZERO_KEY) &&
+    storedValid
+  );
+}
+
+/**
+ * Signal's key-check digest: SHA-256 over the identity key ‖ signed EC prekey id (8 bytes,
+ * big-endian) ‖ its public key ‖ last-resort Kyber key id (8 bytes, big-endian) ‖ its public key.
+ */
+export function repeatedUseKeyDigest(
+  identityKey: Uint8Array,
+  signedPreKey: { keyId: number; publicKey: Uint8Array },
+  lastResortKyberPreKey: { keyId: number; publicKey: Uint8Array },
+): Uint8Array {
+  const id = (keyId: number) => {
+    const buffer = Buffer.alloc(8);
+    buffer.writeBigUInt64BE(BigInt(keyId));
+    return buffer;
+  };
+  return new Uint8Array(
+    createHash('sha256')
+      .update(identityKey)
+      .update(id(signedPreKey.keyId))
+      .update(signedPreKey.publicKey)
+      .update(id(lastResortKyberPreKey.keyId))
+      .update(lastResortKyberPreKey.publicKey)
+      .digest(),
+  );
+}
+
+/** Dependencies of {@link PreKeyService}. */
+export interface PreKeyServiceOptions {
+  readonly preKeys: PreKeyRepository;
+  readonly deviceKeys: DeviceKeysRepository;
+  readonly accounts: Pick<AccountsClient, 'findTarget' | 'isBlocked'>;
+  readonly limits: Pick<RateLimits, 'consume'>;
+}
+
+/**
+ * The prekey server (Signal's `KeysController`): uploads of one-time and signed prekeys,
+ * counts, bundles for PQXDH session setup with one-time keys handed out at most once, and the
+ * repeated-use key check.
+ *
+ * Bundle access (decision, as profiles): an access token (rate limited per caller device →
+ * target device with the `prekeys` bucket; an account that blocked the caller answers
+ * `NOT_FOUND` like an unknown one), or with no token the target's unidentified access key
+ * (constant-time compare; any key when the target allows unrestricted access), where an unknown
+ * account and a wrong or missing key all answer `UNAUTHENTICATED`. Group send endorsement tokens
+ * arrive with the groups issue.
+ */
+export class PreKeyService {
+  readonly #preKeys: PreKeyRepository;
+  readonly #deviceKeys: DeviceKeysRepository;
+  readonly #accounts: PreKeyServiceOptions['accounts'];
+  readonly #limits: PreKeyServiceOptions['limits'];
+
+  constructor(options: PreKeyServiceOptions) {
+    this.#preKeys = options.preKeys;
+    this.#deviceKeys = options.deviceKeys;
+    this.#accounts = options.accounts;
+    this.#limits = options.limits;
+  }
+
+  /**
+   * Stores the calling device's prekeys for one identity after checking every key and signature
+   * against the account's identity key; the first bad key refuses the whole call
+   * (`BAD_USER_INPUT` naming the field) and nothing is stored.
+   */
+  async setPreKeys(
+    device: AuthenticatedDevice,
+    identity: IdentityType,
+    input: SetPreKeysInput,
+  ): Promise<void> {
+    const ecPreKeys = input.ecPreKeys ?? [];
+    const kyberPreKeys = input.kyberPreKeys ?? [];
+    checkCount(ecPreKeys, 'ecPreKeys');
+    checkCount(kyberPreKeys, 'kyberPreKeys');
+    checkDistinctIds(ecPreKeys, 'ecPreKeys');
+    checkDistinctIds(kyberPreKeys, 'kyberPreKeys');
+    const stored = (await this.#deviceKeys.findIdentityKeys(device.aci))[identity];
+    if (!stored) throw new NotFoundError('The account has no identity key');
+    const identityKey = parseIdentityKey(stored, 'identityKey');
+    ecPreKeys.forEach((key, i) => verifyEcPreKey(key, `ecPreKeys[${i}]`));
+    kyberPreKeys.forEach((key, i) =>
+      verifySignedKyberPreKey(identityKey, key, `kyberPreKeys[${i}]`),
+    );
+    if (input.signedPreKey) {
+      verifySignedEcPreKey(identityKey, input.signedPreKey, 'signedPreKey');
+    }
+    if (input.pqLastResortPreKey) {
+      verifySignedKyberPreKey(identityKey, input.pqLastResortPreKey, 'pqLastResortPreKey');
+    }
+    await this.#preKeys.store(
+      { aci: device.aci, identity, deviceId: device.deviceId },
+      {
+        ecPreKeys,
+        kyberPreKeys,
+        signedPreKey: input.signedPreKey ?? null,
+        pqLastResortPreKey: input.pqLastResortPreKey ?? null,
+      },
+    );
+  }
+
+  /** One-time EC and Kyber prekeys the calling device has left for an identity. */
+  preKeyCounts(
+    device: AuthenticatedDevice,
+    identity: IdentityType,
+  ): Promise<{ ecCount: number; kyberCount: number }> {
+    return this.#preKeys.count({ aci: device.aci, identity, deviceId: device.deviceId });
+  }
+
+  /** Whether the client's digest of its repeated-use keys matches the stored keys. */
+  async checkPreKeys(
+    device: AuthenticatedDevice,
+    identity: IdentityType,
+    digest: Uint8Array,
+  ): Promise<boolean> {
+    if (digest.length !== 32) throw new BadUserInputError('digest must be 32 bytes', 'digest');
+    const [identityKeys, repeated] = await Promise.all([
+      this.#deviceKeys.findIdentityKeys(device.aci),
+      this.#preKeys.repeatedUseKeys(device.aci, identity, [device.deviceId]),
+    ]);
+    const identityKey = identityKeys[identity];
+    const keys = repeated.get(device.deviceId);
+    if (!identityKey || !keys?.signedPreKey || !keys.lastResortKyberPreKey) return false;
+    const expected = repeatedUseKeyDigest(
+      identityKey,
+      keys.signedPreKey,
+      keys.lastResortKyberPreKey,
+    );
+    return timingSafeEqual(expected, digest);
+  }
+
+  /**
+   * A prekey bundle for one device of `serviceId`, or every device (`deviceId` null); see the
+   * class comment for access. Claims one one-time EC and one one-time Kyber prekey per device;
+   * devices without a signed prekey are left out; no device left is `NOT_FOUND`.
+   */
+  async preKeyBundle(auth: RequestAuth, query: PreKeyBundleQuery): Promise<PreKeyBundle> {
+    const service = parseServiceId(query.serviceId);
+    const deviceId = query.deviceId ?? null;
+    if (deviceId !== null && (!Number.isInteger(deviceId) || deviceId < 1 || deviceId > 127)) {
+      throw new BadUserInputError('deviceId must be between 1 and 127', 'deviceId');
+    }
+    const target = await this.#authorize(auth, service, deviceId, query.access ?? null);
+    const devices =
+      deviceId === null
+        ? target.devices
+        : target.devices.filter((device) => device.deviceId === deviceId);
+    if (devices.length === 0) throw new NotFoundError('No such device');
+    const owner = (device: { deviceId: number }) => ({
+      aci: target.aci,
+      identity: service.identity,
+      deviceId: device.deviceId,
+    });
+    // Reads and claims in parallel: a device with one-time keys always has a signed and a
+    // last-resort key (they are created with the device and deleted with it).
+    const [identityKeys, repeated, claims] = await Promise.all([
+      this.#deviceKeys.findIdentityKeys(target.aci),
+      this.#preKeys.repeatedUseKeys(
+        target.aci,
+        service.identity,
+        devices.map((device) => device.deviceId),
+      ),
+      Promise.all(devices.map((device) => this.#preKeys.claim(owner(device)))),
+    ]);
+    const identityKey = identityKeys[service.identity];
+    if (!identityKey) throw new NotFoundError('No keys for this account');
+    const bundleDevices = devices.flatMap((device, i): PreKeyBundleDevice[] => {
+      const keys = repeated.get(device.deviceId);
+      const claimed = claims[i]!;
+      if (!keys?.signedPreKey || !keys.lastResortKyberPreKey) return [];
+      return [
+        {
+          deviceId: device.deviceId,
+          registrationId:
+            service.identity === 'PNI' ? device.pniRegistrationId : device.registrationId,
+          signedPreKey: keys.signedPreKey,
+          preKey: claimed.ecPreKey,
+          kyberPreKey: claimed.kyberPreKey ?? keys.lastResortKyberPreKey,
+        },
+      ];
+    });
+    if (bundleDevices.length === 0) throw new NotFoundError('No keys for this device');
+    return { identityKey, devices: bundleDevices };
+  }
+
+  async #authorize(
+    auth: RequestAuth,
+    service: ParsedServiceId,
+    deviceId: number | null,
+    access: KeyAccess | null,
+  ): Promise<KeyTarget> {
+    if (auth.kind === 'rejected') throw new UnauthenticatedError();
+    if (auth.kind === 'device') {
+      if (access) {
+        throw new BadUserInputError('Send either an access token or access, not both', 'access');
+      }
+      const caller = auth.device;
+      await this.#limits.consume(
+        'prekeys',
+        `${caller.aci}.${caller.deviceId}__${service.uuid}.${deviceId ?? '*'}`,
+      );
+      // For an ACI the block check need not wait for the account lookup.
+      const blockedAci = (aci: string) =>
+        aci === caller.aci ? Promise.resolve(false) : this.#accounts.isBlocked(aci, caller.aci);
+      const early = service.identity === 'ACI' ? blockedAci(service.uuid) : undefined;
+      early?.catch(() => undefined);
+      const target = await this.#accounts.findTarget(service.text);
+      if (!target || (await (early ?? blockedAci(target.aci)))) {
+        throw new NotFoundError('No such account');
+      }
+      return target;
+    }
+    if (!access) throw new UnauthenticatedError('Prekeys unavailable');
+    const target = await this.#accounts.findTarget(service.text);
+    const keyMatches = accessKeyMatches(
+      target ?? { unidentifiedAccessKey: null },
+      access.unidentifiedAccessKey,
+    );
+    if (!target || !(keyMatches || target.unrestrictedUnidentifiedAccess)) {
+      throw new UnauthenticatedError('Prekeys unavailable');
+    }
+    return target;
+  }
+}
