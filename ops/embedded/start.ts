@@ -106,7 +106,8 @@ async function main(): Promise<void> {
     production: env.NODE_ENV === 'production',
     logger,
   });
-  // Keys starts first (accounts needs its URL); it reads accounts' URL once requests arrive.
+  // Keys starts first (accounts needs its URL); keys and messages read accounts' URL once
+  // requests arrive.
   const accountsServer: { server?: SubgraphServer } = {};
   const keys = createKeysServer(runtime, { accountsUrl: () => accountsServer.server?.url ?? '' });
   await keys.listen(0, '127.0.0.1');
@@ -114,7 +115,7 @@ async function main(): Promise<void> {
   const servers: SubgraphServer[] = [
     keys,
     accountsServer.server,
-    createMessagesServer(runtime),
+    createMessagesServer(runtime, { accountsUrl: () => accountsServer.server?.url ?? '' }),
     createGroupsServer(runtime),
     createAttachmentsServer(runtime),
   ];

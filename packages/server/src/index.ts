@@ -9,3 +9,4 @@ export * from './async-iterators.ts';
 export type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 export * from './internal-api.ts';
 export * from './credentials.ts';
+export * from './accounts-client.ts';

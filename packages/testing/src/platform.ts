@@ -113,9 +113,12 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       await server.listen(0, '127.0.0.1');
       return server;
     };
-    const messages: MessagesServer[] = [await start(createMessagesServer(runtime))];
+    const messagesOptions = { accountsUrl: () => accountsUrl };
+    const messages: MessagesServer[] = [
+      await start(createMessagesServer(runtime, messagesOptions)),
+    ];
     for (let i = 1; i < (options.messagesInstances ?? 1); i++) {
-      messages.push(await start(createMessagesServer(await newRuntime())));
+      messages.push(await start(createMessagesServer(await newRuntime(), messagesOptions)));
     }
     const keysOptions = {
       accountsUrl: () => accountsUrl,

@@ -1,4 +1,11 @@
+import { loadOrExit, parseEnv, z } from '@courier/config';
 import { runSubgraph } from '@courier/server';
 import { createMessagesServer } from './server.ts';
 
-await runSubgraph('messages', 4003, createMessagesServer);
+const env = loadOrExit(() =>
+  parseEnv(z.object({ ACCOUNTS_INTERNAL_URL: z.url().default('http://127.0.0.1:4001') })),
+);
+
+await runSubgraph('messages', 4003, (runtime) =>
+  createMessagesServer(runtime, { accountsUrl: env.ACCOUNTS_INTERNAL_URL }),
+);

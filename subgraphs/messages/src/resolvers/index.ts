@@ -6,12 +6,25 @@ import {
 } from '@courier/server';
 import type { MessagesContext } from '../context.ts';
 import type { EnvelopeEventModel } from '../services/envelope-model.ts';
+import type { SendMessageInput, SendMessageResult } from '../services/send-service.ts';
 
 export const resolvers: GraphQLResolverMap<MessagesContext> = {
   Base64: Base64Scalar,
   Timestamp: TimestampScalar,
   EnvelopeEvent: {
     __resolveType: (event: EnvelopeEventModel) => event.__typename,
+  },
+  SendMessageResult: {
+    __resolveType: (result: SendMessageResult) => result.__typename,
+  },
+  Mutation: {
+    sendMessage: (
+      _parent,
+      args: { destination: string; input: SendMessageInput },
+      context: MessagesContext,
+    ) => context.sender.send(requireDevice(context), args.destination, args.input),
+    acknowledgeEnvelopes: (_parent, args: { guids: string[] }, context: MessagesContext) =>
+      context.delivery.acknowledge(requireDevice(context), args.guids),
   },
   Subscription: {
     envelopes: {

@@ -1,26 +1,72 @@
 import type { AuthenticatedDevice } from '@courier/auth';
-import { mapAsyncIterator } from '@courier/server';
+import { BadUserInputError } from '@courier/errors';
 import type { EnvelopeChannelRepository } from '../repositories/envelope-channel-repository.ts';
-import { QUEUE_EMPTY, envelopeModelOf, type EnvelopeEventModel } from './envelope-model.ts';
+import type { EnvelopeQueueRepository } from '../repositories/envelope-queue-repository.ts';
+import type { EnvelopeEventModel } from './envelope-model.ts';
+import { drainThenLive } from './envelope-stream.ts';
+
+/** Most guids one `acknowledgeEnvelopes` call may name. */
+export const MAX_ACKNOWLEDGED_GUIDS = 100;
+/** Stored envelopes read per drain query. */
+const DRAIN_PAGE_SIZE = 200;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
- * Real-time delivery: a device's subscription listens on its channel on the bus, so an
- * envelope published by any messages instance reaches the instance that holds the socket.
+ * Delivery: a device's subscription listens on its channel on the bus (so an envelope published
+ * by any messages instance reaches the instance that holds the socket), drains what is stored
+ * for it, and acknowledgements delete stored envelopes.
  */
 export class DeliveryService {
   readonly #channels: EnvelopeChannelRepository;
+  readonly #queue: EnvelopeQueueRepository;
+  readonly #now: () => number;
 
-  constructor(channels: EnvelopeChannelRepository) {
+  constructor(
+    channels: EnvelopeChannelRepository,
+    queue: EnvelopeQueueRepository,
+    now: () => number = Date.now,
+  ) {
     this.#channels = channels;
+    this.#queue = queue;
+    this.#now = now;
   }
 
   /**
-   * The device's envelope stream. `QueueEmpty` comes first, once the channel subscription is
-   * active, so a client knows that anything sent from then on reaches it live.
+   * The device's envelope stream: first the live channel is subscribed, then the stored
+   * envelopes are drained in server-timestamp order, then `QueueEmpty`, then live envelopes
+   * (without gaps or duplicates across the boundary: see {@link drainThenLive}).
    */
   async stream(device: AuthenticatedDevice): Promise<AsyncIterableIterator<EnvelopeEventModel>> {
-    const source = await this.#channels.listen(device.aci, device.deviceId);
-    return mapAsyncIterator<Uint8Array, EnvelopeEventModel>(source, envelopeModelOf, [QUEUE_EMPTY]);
+    const live = await this.#channels.listen(device.aci, device.deviceId);
+    return drainThenLive({
+      live,
+      pageSize: DRAIN_PAGE_SIZE,
+      fetchPage: (after) =>
+        this.#queue.page(
+          device.aci,
+          device.deviceId,
+          after,
+          DRAIN_PAGE_SIZE,
+          new Date(this.#now()),
+        ),
+    });
+  }
+
+  /**
+   * Deletes the named envelopes that are the device's own (others' guids and unknown guids are
+   * ignored) and answers how many were deleted.
+   *
+   * @throws BadUserInputError beyond {@link MAX_ACKNOWLEDGED_GUIDS} guids or for a malformed guid.
+   */
+  async acknowledge(device: AuthenticatedDevice, guids: readonly string[]): Promise<number> {
+    if (guids.length > MAX_ACKNOWLEDGED_GUIDS) {
+      throw new BadUserInputError(`At most ${MAX_ACKNOWLEDGED_GUIDS} guids per call`, 'guids');
+    }
+    const normalised = [...new Set(guids.map((guid) => guid.toLowerCase()))];
+    if (!normalised.every((guid) => UUID.test(guid))) {
+      throw new BadUserInputError('guids must be UUIDs', 'guids');
+    }
+    return this.#queue.deleteForDevice(device.aci, device.deviceId, normalised);
   }
 
   /** Hands an encoded `Envelope` to whichever instance holds the device's subscription. */

@@ -1,0 +1,128 @@
+import { CourierError, ErrorCode } from '@courier/errors';
+import { InternalApiClient } from './internal-api.ts';
+
+/** An account as other subgraphs need it (from accounts' internal API): ids, sealed-sender access settings, devices. */
+export interface AccountTarget {
+  readonly aci: string;
+  readonly pni: string;
+  /** The 16-byte unidentified access key, or null when the account set none. */
+  readonly unidentifiedAccessKey: Uint8Array | null;
+  readonly unrestrictedUnidentifiedAccess: boolean;
+  readonly devices: readonly {
+    readonly deviceId: number;
+    readonly registrationId: number;
+    readonly pniRegistrationId: number;
+  }[];
+}
+
+interface AccountTargetBody extends Omit<AccountTarget, 'unidentifiedAccessKey'> {
+  readonly unidentifiedAccessKey: string | null;
+}
+
+/** Options of {@link AccountsClient}. */
+export interface AccountsClientOptions {
+  /**
+   * How long an account read from accounts is reused, in ms; 0 disables the cache.
+   * @default 2000
+   */
+  readonly cacheTtlMs?: number;
+  /**
+   * Most accounts kept in the cache.
+   * @default 10000
+   */
+  readonly cacheSize?: number;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+/**
+ * The accounts subgraph's internal API as keys and messages use it: who a service id is (devices,
+ * registration ids, access settings) and whether one account blocks another. Keys and messages never read
+ * accounts' tables.
+ *
+ * Staleness (decision): accounts are cached in this process for `cacheTtlMs` (2 s by default),
+ * so for up to that long a just-linked device may be missing from an all-devices bundle, a
+ * changed unidentified access key may still be checked against the old one, and a re-registered
+ * device's old registration id may be served (clients then learn the new one from the messages
+ * subgraph's stale-devices answer and fetch again). A removed device is never served: its keys
+ * are deleted synchronously by the removal, and devices without keys are left out. Blocks are
+ * not cached: a block takes effect at once.
+ */
+export class AccountsClient {
+  readonly #url: string | (() => string);
+  readonly #routerSecret: string;
+  readonly #ttlMs: number;
+  readonly #size: number;
+  readonly #now: () => number;
+  readonly #cache = new Map<string, { expiresAt: number; target: Promise<AccountTarget | null> }>();
+  #client: InternalApiClient | undefined;
+
+  /** `accountsUrl` may be a getter when accounts starts listening after keys. */
+  constructor(
+    accountsUrl: string | (() => string),
+    routerSecret: string,
+    options: AccountsClientOptions = {},
+  ) {
+    this.#url = accountsUrl;
+    this.#routerSecret = routerSecret;
+    this.#ttlMs = options.cacheTtlMs ?? 2000;
+    this.#size = options.cacheSize ?? 10_000;
+    this.#now = options.now ?? Date.now;
+  }
+
+  get #api(): InternalApiClient {
+    this.#client ??= new InternalApiClient(
+      typeof this.#url === 'string' ? this.#url : this.#url(),
+      this.#routerSecret,
+    );
+    return this.#client;
+  }
+
+  /** The account of `serviceId` (`<aci>` or `PNI:<pni>`, lower case), or null when unknown. */
+  findTarget(serviceId: string): Promise<AccountTarget | null> {
+    if (this.#ttlMs <= 0) return this.#fetch(serviceId);
+    const now = this.#now();
+    const cached = this.#cache.get(serviceId);
+    if (cached && cached.expiresAt > now) return cached.target;
+    if (this.#cache.size >= this.#size) {
+      for (const [key, entry] of this.#cache) {
+        if (entry.expiresAt <= now || this.#cache.size >= this.#size) this.#cache.delete(key);
+        else break;
+      }
+    }
+    const target = this.#fetch(serviceId);
+    this.#cache.set(serviceId, { expiresAt: now + this.#ttlMs, target });
+    target.catch(() => this.#cache.delete(serviceId));
+    return target;
+  }
+
+  /** Whether `blockerAci` blocks `otherAci`. */
+  async isBlocked(blockerAci: string, otherAci: string): Promise<boolean> {
+    const body = await this.#api.request<{ blocked: boolean }>(
+      'GET',
+      `/blocks/${blockerAci}/${otherAci}`,
+    );
+    return body.blocked;
+  }
+
+  async #fetch(serviceId: string): Promise<AccountTarget | null> {
+    try {
+      const body = await this.#api.request<AccountTargetBody>(
+        'GET',
+        `/accounts/${encodeURIComponent(serviceId)}`,
+      );
+      return {
+        ...body,
+        unidentifiedAccessKey:
+          body.unidentifiedAccessKey === null
+            ? null
+            : new Uint8Array(Buffer.from(body.unidentifiedAccessKey, 'base64')),
+      };
+    } catch (error) {
+      if (error instanceof CourierError && error.code === ErrorCode.NOT_FOUND) {
+        return null;
+      }
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,131 @@
+import type { AuthenticatedDevice } from '@courier/auth';
+import { createLogger } from '@courier/logging';
+import { signal } from '@courier/proto';
+import type { AccountTarget } from '@courier/server';
+import { describe, expect, it, vi } from 'vitest';
+import type { QueuedEnvelopeRow } from '../repositories/envelope-queue-repository.ts';
+import { SendService, type OutgoingMessage } from './send-service.ts';
+
+const SENDER = {
+  aci: '0f0e0d0c-1111-4222-8333-944455556666',
+  deviceId: 1,
+} as AuthenticatedDevice;
+const RECIPIENT: AccountTarget = {
+  aci: '6a1b2c3d-1111-4222-8333-944455556666',
+  pni: '7b1b2c3d-1111-4222-8333-944455556666',
+  unidentifiedAccessKey: null,
+  unrestrictedUnidentifiedAccess: false,
+  devices: [
+    { deviceId: 1, registrationId: 11, pniRegistrationId: 21 },
+    { deviceId: 3, registrationId: 13, pniRegistrationId: 23 },
+  ],
+};
+
+function service(options: { blocked?: boolean } = {}) {
+  const senderAccount: AccountTarget = { ...RECIPIENT, aci: SENDER.aci, devices: [] };
+  const accounts = {
+    findTarget: vi.fn(async (id: string) =>
+      id === SENDER.aci
+        ? senderAccount
+        : id.endsWith(RECIPIENT.pni) || id === RECIPIENT.aci
+          ? RECIPIENT
+          : null,
+    ),
+    isBlocked: vi.fn(async () => options.blocked ?? false),
+  };
+  const inserted: QueuedEnvelopeRow[][] = [];
+  const queue = {
+    insertMany: vi.fn(async (rows: readonly QueuedEnvelopeRow[]) => void inserted.push([...rows])),
+  };
+  const delivery = { deliver: vi.fn(async () => undefined) };
+  const limits = { consume: vi.fn(async () => undefined) };
+  const sender = new SendService({
+    accounts,
+    queue,
+    delivery,
+    limits,
+    logger: createLogger({ name: 'test', level: 'silent' }),
+    now: () => 1_000,
+  });
+  return { sender, accounts, queue, inserted, delivery, limits };
+}
+
+const message = (deviceId: number, registrationId: number): OutgoingMessage => ({
+  deviceId,
+  registrationId,
+  type: 'CIPHERTEXT',
+  content: new Uint8Array([1, 2, 3]),
+});
+
+describe('SendService', () => {
+  it('stores one envelope per device in one call, then publishes each', async () => {
+    const { sender, inserted, delivery, limits } = service();
+    const result = await sender.send(SENDER, `PNI:${RECIPIENT.pni.toUpperCase()}`, {
+      timestamp: 5,
+      messages: [message(1, 21), message(3, 23)],
+    });
+    expect(result).toEqual({ __typename: 'SendMessageSuccess', needsSync: false });
+    expect(limits.consume).toHaveBeenCalledWith('messages', `${SENDER.aci}__${RECIPIENT.pni}`);
+    expect(inserted).toHaveLength(1);
+    const rows = inserted[0]!;
+    expect(rows.map((row) => [row.destinationAci, row.destinationDeviceId])).toEqual([
+      [RECIPIENT.aci, 1],
+      [RECIPIENT.aci, 3],
+    ]);
+    const envelope = signal.Envelope.decode(rows[0]!.envelope);
+    expect(envelope).toMatchObject({
+      type: signal.Envelope.Type.CIPHERTEXT,
+      sourceServiceId: SENDER.aci,
+      sourceDevice: 1,
+      destinationServiceId: `PNI:${RECIPIENT.pni}`,
+      serverGuid: rows[0]!.guid,
+      urgent: true,
+      story: false,
+      ephemeral: false,
+    });
+    expect(rows[0]!.expiresAt.getTime()).toBe(1_000 + 30 * 24 * 60 * 60 * 1000);
+    expect(delivery.deliver).toHaveBeenCalledTimes(2);
+  });
+
+  it('answers mismatched and stale devices without storing or publishing', async () => {
+    const { sender, queue, delivery } = service();
+    const input = (messages: OutgoingMessage[]) => ({ timestamp: 1, messages });
+    expect(
+      await sender.send(SENDER, RECIPIENT.aci, input([message(1, 11), message(2, 12)])),
+    ).toEqual({
+      __typename: 'MismatchedDevices',
+      missingDevices: [3],
+      extraDevices: [2],
+    });
+    expect(
+      await sender.send(SENDER, RECIPIENT.aci, input([message(1, 11), message(3, 99)])),
+    ).toEqual({
+      __typename: 'StaleDevices',
+      staleDevices: [3],
+    });
+    expect(queue.insertMany).not.toHaveBeenCalled();
+    expect(delivery.deliver).not.toHaveBeenCalled();
+  });
+
+  it('answers success to a blocked sender but delivers nothing', async () => {
+    const { sender, queue, delivery } = service({ blocked: true });
+    const result = await sender.send(SENDER, RECIPIENT.aci, {
+      timestamp: 1,
+      messages: [message(1, 11), message(3, 13)],
+    });
+    expect(result.__typename).toBe('SendMessageSuccess');
+    expect(queue.insertMany).not.toHaveBeenCalled();
+    expect(delivery.deliver).not.toHaveBeenCalled();
+  });
+
+  it('publishes online messages without storing them', async () => {
+    const { sender, queue, delivery } = service();
+    await sender.send(SENDER, RECIPIENT.aci, {
+      timestamp: 1,
+      online: true,
+      messages: [message(1, 11), message(3, 13)],
+    });
+    expect(queue.insertMany).not.toHaveBeenCalled();
+    expect(delivery.deliver).toHaveBeenCalledTimes(2);
+  });
+});

@@ -1,0 +1,244 @@
+import { randomUUID } from 'node:crypto';
+import type { AuthenticatedDevice } from '@courier/auth';
+import { BadUserInputError, NotFoundError, PayloadTooLargeError } from '@courier/errors';
+import type { Logger } from '@courier/logging';
+import { signal } from '@courier/proto';
+import type { AccountsClient, SubgraphRuntime } from '@courier/server';
+import type {
+  EnvelopeQueueRepository,
+  QueuedEnvelopeRow,
+} from '../repositories/envelope-queue-repository.ts';
+import type { DeliveryService } from './delivery-service.ts';
+
+/** Largest `content` of one message, as Signal (96 KiB). */
+export const MAX_CONTENT_BYTES = 96 * 1024;
+/** Most entries in one send (one per device; Signal allows a primary plus linked devices). */
+const MAX_MESSAGES = 127;
+/** How long an unacknowledged envelope is kept, by default (30 days). */
+export const DEFAULT_ENVELOPE_TTL_MS = 30 * 24 * 60 * 60 * 1000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Envelope types a client may send (the others are the server's own, or only inside sealed sender). */
+const SENDABLE_TYPES: Readonly<Record<string, signal.Envelope.Type>> = {
+  CIPHERTEXT: signal.Envelope.Type.CIPHERTEXT,
+  PREKEY_BUNDLE: signal.Envelope.Type.PREKEY_BUNDLE,
+  UNIDENTIFIED_SENDER: signal.Envelope.Type.UNIDENTIFIED_SENDER,
+  PLAINTEXT_CONTENT: signal.Envelope.Type.PLAINTEXT_CONTENT,
+};
+
+/** One entry of `SendMessageInput.messages`: the ciphertext for one destination device. */
+export interface OutgoingMessage {
+  readonly deviceId: number;
+  readonly registrationId: number;
+  readonly type: string;
+  readonly content: Uint8Array;
+}
+
+/** `SendMessageInput`. */
+export interface SendMessageInput {
+  readonly timestamp: number;
+  readonly online?: boolean | null;
+  readonly urgent?: boolean | null;
+  readonly story?: boolean | null;
+  readonly messages: readonly OutgoingMessage[];
+}
+
+/** What `sendMessage` answers (the `SendMessageResult` union). */
+export type SendMessageResult =
+  | { readonly __typename: 'SendMessageSuccess'; readonly needsSync: boolean }
+  | {
+      readonly __typename: 'MismatchedDevices';
+      readonly missingDevices: number[];
+      readonly extraDevices: number[];
+    }
+  | { readonly __typename: 'StaleDevices'; readonly staleDevices: number[] };
+
+/** What {@link SendService} works with. */
+export interface SendServiceOptions {
+  readonly accounts: Pick<AccountsClient, 'findTarget' | 'isBlocked'>;
+  readonly queue: Pick<EnvelopeQueueRepository, 'insertMany'>;
+  readonly delivery: Pick<DeliveryService, 'deliver'>;
+  readonly limits: Pick<SubgraphRuntime['limits'], 'consume'>;
+  readonly logger: Logger;
+  /** @default {@link DEFAULT_ENVELOPE_TTL_MS} */
+  readonly envelopeTtlMs?: number;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+function parseDestination(destination: string): { pni: boolean; uuid: string; text: string } {
+  const pni = /^PNI:/i.test(destination);
+  const uuid = (pni ? destination.slice(4) : destination).toLowerCase();
+  if (!UUID.test(uuid)) {
+    throw new BadUserInputError('destination must be <aci> or PNI:<pni>', 'destination');
+  }
+  return { pni, uuid, text: pni ? `PNI:${uuid}` : uuid };
+}
+
+function validate(input: SendMessageInput): void {
+  if (input.messages.length > MAX_MESSAGES) {
+    throw new BadUserInputError(`At most ${MAX_MESSAGES} messages per send`, 'input.messages');
+  }
+  const seen = new Set<number>();
+  input.messages.forEach((message, i) => {
+    const field = `input.messages.${i}`;
+    if (!Number.isInteger(message.deviceId) || message.deviceId < 1 || message.deviceId > 127) {
+      throw new BadUserInputError('deviceId must be from 1 to 127', `${field}.deviceId`);
+    }
+    if (seen.has(message.deviceId)) {
+      throw new BadUserInputError(
+        `Device ${message.deviceId} has more than one message`,
+        `${field}.deviceId`,
+      );
+    }
+    seen.add(message.deviceId);
+    if (message.registrationId < 0 || message.registrationId > 0x3fff) {
+      throw new BadUserInputError(
+        'registrationId must be from 0 to 16383',
+        `${field}.registrationId`,
+      );
+    }
+    if (!(message.type in SENDABLE_TYPES)) {
+      throw new BadUserInputError(`type ${message.type} cannot be sent`, `${field}.type`);
+    }
+    if (message.content.length === 0) {
+      throw new BadUserInputError('content must not be empty', `${field}.content`);
+    }
+    if (message.content.length > MAX_CONTENT_BYTES) {
+      throw new PayloadTooLargeError(
+        MAX_CONTENT_BYTES,
+        `content exceeds ${MAX_CONTENT_BYTES} bytes`,
+      );
+    }
+  });
+}
+
+/**
+ * Sending one message to every device of one account (Signal's `PUT /v1/messages`), as an
+ * authenticated sender: checks the device list and registration ids against the recipient's
+ * account (from accounts' internal API), stores one `signal.Envelope` per device in one statement
+ * before answering, then publishes each on its device's channel.
+ *
+ * Rules (as Signal):
+ * - Sending to one's own ACI addresses one's other devices (sync copies): the sending device is
+ *   not expected in the list, and naming it is an extra device.
+ * - Missing or extra device ids answer `MismatchedDevices`; a registration id that is not the
+ *   device's (its PNI registration id for a `PNI:` destination) answers `StaleDevices`. Nothing is
+ *   stored or published then.
+ * - A recipient that blocks the sender gets nothing, but the sender is told success, so it cannot
+ *   learn that it is blocked (the device checks still run first, as for anyone).
+ * - `online` messages are only published (reaching devices subscribed right now), never stored.
+ * - Rate limit: the `messages` bucket per sender ACI → destination UUID, before any lookup.
+ */
+export class SendService {
+  readonly #options: SendServiceOptions;
+  readonly #ttlMs: number;
+  readonly #now: () => number;
+
+  constructor(options: SendServiceOptions) {
+    this.#options = options;
+    this.#ttlMs = options.envelopeTtlMs ?? DEFAULT_ENVELOPE_TTL_MS;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /**
+   * Sends `input` to `destination` from `sender`.
+   *
+   * @throws BadUserInputError for a malformed destination or message list; PayloadTooLargeError
+   *   for content over 96 KiB; RateLimitedError; NotFoundError for an unknown destination.
+   */
+  async send(
+    sender: AuthenticatedDevice,
+    destination: string,
+    input: SendMessageInput,
+  ): Promise<SendMessageResult> {
+    const target = parseDestination(destination);
+    validate(input);
+    const { accounts, limits } = this.#options;
+    await limits.consume('messages', `${sender.aci}__${target.uuid}`);
+    const toSelf = !target.pni && target.uuid === sender.aci;
+    const blockedEarly =
+      toSelf || target.pni ? undefined : accounts.isBlocked(target.uuid, sender.aci);
+    blockedEarly?.catch(() => undefined);
+    const [account, senderAccount] = await Promise.all([
+      accounts.findTarget(target.text),
+      toSelf ? undefined : accounts.findTarget(sender.aci),
+    ]);
+    if (!account) throw new NotFoundError('No such account');
+    const expected = account.devices.filter(
+      (device) => !(account.aci === sender.aci && device.deviceId === sender.deviceId),
+    );
+    const given = new Map(input.messages.map((message) => [message.deviceId, message]));
+    const expectedIds = new Set(expected.map((device) => device.deviceId));
+    const missingDevices = [...expectedIds].filter((id) => !given.has(id)).sort((a, b) => a - b);
+    const extraDevices = [...given.keys()]
+      .filter((id) => !expectedIds.has(id))
+      .sort((a, b) => a - b);
+    if (missingDevices.length > 0 || extraDevices.length > 0) {
+      return { __typename: 'MismatchedDevices', missingDevices, extraDevices };
+    }
+    const staleDevices = expected
+      .filter((device) => {
+        const registrationId = target.pni ? device.pniRegistrationId : device.registrationId;
+        return given.get(device.deviceId)!.registrationId !== registrationId;
+      })
+      .map((device) => device.deviceId)
+      .sort((a, b) => a - b);
+    if (staleDevices.length > 0) return { __typename: 'StaleDevices', staleDevices };
+    const needsSync = toSelf ? false : (senderAccount?.devices.length ?? 1) > 1;
+    const blocked =
+      account.aci === sender.aci
+        ? false
+        : await (blockedEarly ?? accounts.isBlocked(account.aci, sender.aci));
+    if (blocked) return { __typename: 'SendMessageSuccess', needsSync };
+    await this.#enqueue(sender, account.aci, target.text, input);
+    return { __typename: 'SendMessageSuccess', needsSync };
+  }
+
+  async #enqueue(
+    sender: AuthenticatedDevice,
+    destinationAci: string,
+    destinationServiceId: string,
+    input: SendMessageInput,
+  ): Promise<void> {
+    const serverTimestamp = this.#now();
+    const expiresAt = new Date(serverTimestamp + this.#ttlMs);
+    const online = input.online ?? false;
+    const rows: QueuedEnvelopeRow[] = input.messages.map((message) => {
+      const guid = randomUUID();
+      const envelope = signal.Envelope.encode({
+        type: SENDABLE_TYPES[message.type]!,
+        sourceServiceId: sender.aci,
+        sourceDevice: sender.deviceId,
+        destinationServiceId,
+        clientTimestamp: input.timestamp,
+        content: message.content,
+        serverGuid: guid,
+        serverTimestamp,
+        urgent: input.urgent ?? true,
+        story: input.story ?? false,
+        ephemeral: online,
+      }).finish();
+      return {
+        guid,
+        destinationAci,
+        destinationDeviceId: message.deviceId,
+        serverTimestamp,
+        envelope,
+        expiresAt,
+      };
+    });
+    if (!online) await this.#options.queue.insertMany(rows);
+    // Stored envelopes are safe once committed: a lost publish is caught up by the next drain.
+    const published = await Promise.allSettled(
+      rows.map((row) =>
+        this.#options.delivery.deliver(row.destinationAci, row.destinationDeviceId, row.envelope),
+      ),
+    );
+    for (const result of published) {
+      if (result.status === 'rejected') {
+        this.#options.logger.warn({ err: result.reason }, 'envelope publish failed');
+      }
+    }
+  }
+}

@@ -1,0 +1,449 @@
+import { randomBytes } from 'node:crypto';
+import {
+  CiphertextMessageType,
+  PreKeySignalMessage,
+  ProtocolAddress,
+  SignalMessage,
+  processPreKeyBundle,
+  signalDecrypt,
+  signalDecryptPreKey,
+  signalEncrypt,
+} from '@signalapp/libsignal-client';
+import { signal } from '@courier/proto';
+import {
+  PRE_KEY_BUNDLE_FIELDS,
+  TestSignalStores,
+  createWsClient,
+  expectData,
+  linkTestDevice,
+  postGraphQL,
+  registerTestAccount,
+  startPlatform,
+  subscribe,
+  toLibsignalBundle,
+  type GraphQLResponse,
+  type Platform,
+  type PreKeyBundleDeviceResponse,
+  type TestAccount,
+} from '@courier/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const SEND = `mutation ($d: String!, $i: SendMessageInput!) {
+  sendMessage(destination: $d, input: $i) {
+    __typename
+    ... on SendMessageSuccess { needsSync }
+    ... on MismatchedDevices { missingDevices extraDevices }
+    ... on StaleDevices { staleDevices }
+  } }`;
+const ACK = `mutation ($g: [ID!]!) { acknowledgeEnvelopes(guids: $g) }`;
+const ENVELOPES = `subscription { envelopes { __typename ... on Envelope {
+  guid serverTimestamp type sourceServiceId sourceDevice destinationServiceId clientTimestamp
+  content urgent story ephemeral protobuf } } }`;
+const BUNDLE = `mutation ($id: String!, $device: Int) {
+  preKeyBundle(serviceId: $id, deviceId: $device) { ${PRE_KEY_BUNDLE_FIELDS} } }`;
+
+interface EnvelopeEvent {
+  __typename: 'Envelope' | 'QueueEmpty';
+  guid: string;
+  serverTimestamp: number;
+  type: string;
+  sourceServiceId: string | null;
+  sourceDevice: number | null;
+  destinationServiceId: string;
+  clientTimestamp: number;
+  content: string | null;
+  urgent: boolean;
+  story: boolean;
+  ephemeral: boolean;
+  protobuf: string;
+}
+interface SendResult {
+  __typename: string;
+  needsSync?: boolean;
+  missingDevices?: number[];
+  extraDevices?: number[];
+  staleDevices?: number[];
+}
+interface OutgoingMessage {
+  deviceId: number;
+  registrationId: number;
+  type: string;
+  content: Uint8Array;
+}
+
+const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
+const bytesOf = (value: string) => new Uint8Array(Buffer.from(value, 'base64'));
+const codeOf = (body: GraphQLResponse<unknown>) => body.errors?.[0]?.extensions?.['code'];
+
+/** A device's envelope subscription through the gateway. */
+class Inbox {
+  readonly #client;
+  readonly #events;
+
+  constructor(platform: Platform, token: string) {
+    this.#client = createWsClient(platform.gatewayWsUrl, { token });
+    this.#events = subscribe<{ envelopes: EnvelopeEvent }>(this.#client, ENVELOPES);
+  }
+
+  async next(): Promise<EnvelopeEvent> {
+    const result = await this.#events.next();
+    if (result.done) throw new Error('subscription ended');
+    if (result.value.errors) throw new Error(JSON.stringify(result.value.errors));
+    return result.value.data!.envelopes;
+  }
+
+  /** Reads envelopes until `QueueEmpty`: the stored ones; after it the subscription is live. */
+  async drain(): Promise<EnvelopeEvent[]> {
+    const envelopes: EnvelopeEvent[] = [];
+    for (;;) {
+      const event = await this.next();
+      if (event.__typename === 'QueueEmpty') return envelopes;
+      envelopes.push(event);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#events.return?.();
+    await this.#client.dispose();
+  }
+}
+
+describe('messages through the gateway', () => {
+  let platform: Platform;
+  let numbers = 0;
+  const register = () =>
+    registerTestAccount(platform, `+1415555${String(3000 + numbers++).padStart(4, '0')}`);
+
+  const gql = async <T = Record<string, unknown>>(
+    query: string,
+    variables: Record<string, unknown>,
+    token: string,
+  ): Promise<GraphQLResponse<T>> =>
+    (await postGraphQL<T>(platform.gatewayUrl, query, { variables, token })).body;
+
+  const sendRaw = (
+    from: { token: string },
+    destination: string,
+    messages: readonly OutgoingMessage[],
+    extra: Record<string, unknown> = {},
+  ) =>
+    gql<{ sendMessage: SendResult }>(
+      SEND,
+      {
+        d: destination,
+        i: {
+          timestamp: Date.now(),
+          ...extra,
+          messages: messages.map((message) => ({ ...message, content: b64(message.content) })),
+        },
+      },
+      from.token,
+    );
+
+  const send = async (...args: Parameters<typeof sendRaw>): Promise<SendResult> =>
+    expectData({ body: await sendRaw(...args) }, 'sendMessage').sendMessage;
+
+  const ack = async (token: string, guids: string[]) =>
+    expectData<{ acknowledgeEnvelopes: number }>(
+      { body: await gql(ACK, { g: guids }, token) },
+      'acknowledgeEnvelopes',
+    ).acknowledgeEnvelopes;
+
+  const stored = (where: { destinationAci?: string; guid?: { in: string[] } }) =>
+    platform.runtime.prisma.queuedEnvelope.count({ where });
+
+  const opaque = (account: TestAccount, deviceId = 1): OutgoingMessage => ({
+    deviceId,
+    registrationId: account.aciIdentity.registrationId,
+    type: 'CIPHERTEXT',
+    content: new Uint8Array(randomBytes(64)),
+  });
+
+  beforeAll(async () => {
+    platform = await startPlatform();
+  });
+  afterAll(async () => {
+    await platform?.stop();
+  });
+
+  it('carries a PQXDH conversation: live delivery, offline drain, acknowledgement deletes', async () => {
+    const [alice, bob] = [await register(), await register()];
+    const aliceStores = TestSignalStores.forIdentity(alice.aciIdentity);
+    const bobStores = TestSignalStores.forIdentity(bob.aciIdentity);
+    const aliceAddress = ProtocolAddress.new(alice.aci, 1);
+    const bobAddress = ProtocolAddress.new(bob.aci, 1);
+
+    const bobInbox = new Inbox(platform, bob.token);
+    try {
+      expect(await bobInbox.drain()).toEqual([]);
+
+      // Alice fetches Bob's bundle, runs PQXDH and sends the PreKey message.
+      const bundle = expectData<{
+        preKeyBundle: { identityKey: string; devices: PreKeyBundleDeviceResponse[] };
+      }>({ body: await gql(BUNDLE, { id: bob.aci, device: 1 }, alice.token) }, 'preKeyBundle');
+      const device = bundle.preKeyBundle.devices[0]!;
+      await processPreKeyBundle(
+        toLibsignalBundle(bundle.preKeyBundle.identityKey, device),
+        bobAddress,
+        aliceAddress,
+        aliceStores.sessions,
+        aliceStores.identity,
+      );
+      const first = await signalEncrypt(
+        new Uint8Array(Buffer.from('hello Bob')),
+        bobAddress,
+        aliceAddress,
+        aliceStores.sessions,
+        aliceStores.identity,
+      );
+      expect(first.type()).toBe(CiphertextMessageType.PreKey);
+      const timestamp = Date.now();
+      expect(
+        await send(
+          alice,
+          bob.aci,
+          [
+            {
+              deviceId: 1,
+              registrationId: device.registrationId,
+              type: 'PREKEY_BUNDLE',
+              content: first.serialize(),
+            },
+          ],
+          { timestamp, urgent: false },
+        ),
+      ).toEqual({ __typename: 'SendMessageSuccess', needsSync: false });
+
+      const received = await bobInbox.next();
+      expect(received).toMatchObject({
+        __typename: 'Envelope',
+        type: 'PREKEY_BUNDLE',
+        sourceServiceId: alice.aci,
+        sourceDevice: 1,
+        destinationServiceId: bob.aci,
+        clientTimestamp: timestamp,
+        urgent: false,
+        story: false,
+        ephemeral: false,
+      });
+      const decoded = signal.Envelope.decode(bytesOf(received.protobuf));
+      expect(decoded.serverGuid).toBe(received.guid);
+      expect(Buffer.from(decoded.content).toString('base64')).toBe(received.content);
+      // Durable until acknowledged.
+      expect(await stored({ guid: { in: [received.guid] } })).toBe(1);
+      const plaintext = await signalDecryptPreKey(
+        PreKeySignalMessage.deserialize(bytesOf(received.content!)),
+        aliceAddress,
+        bobAddress,
+        bobStores.sessions,
+        bobStores.identity,
+        bobStores.preKeys,
+        bobStores.signedPreKeys,
+        bobStores.kyberPreKeys,
+      );
+      expect(Buffer.from(plaintext).toString()).toBe('hello Bob');
+      expect(await ack(bob.token, [received.guid])).toBe(1);
+      expect(await stored({ guid: { in: [received.guid] } })).toBe(0);
+    } finally {
+      await bobInbox.close();
+    }
+
+    // Bob replies twice while Alice is offline; she drains both, in order, then QueueEmpty.
+    const replies = ['hi Alice', 'how are you?'];
+    for (const text of replies) {
+      const reply = await signalEncrypt(
+        new Uint8Array(Buffer.from(text)),
+        aliceAddress,
+        bobAddress,
+        bobStores.sessions,
+        bobStores.identity,
+      );
+      expect(reply.type()).toBe(CiphertextMessageType.Whisper);
+      expect(
+        (
+          await send(bob, alice.aci, [
+            {
+              deviceId: 1,
+              registrationId: alice.aciIdentity.registrationId,
+              type: 'CIPHERTEXT',
+              content: reply.serialize(),
+            },
+          ])
+        ).__typename,
+      ).toBe('SendMessageSuccess');
+    }
+    expect(await stored({ destinationAci: alice.aci })).toBe(2);
+
+    const aliceInbox = new Inbox(platform, alice.token);
+    try {
+      const drained = await aliceInbox.drain();
+      expect(drained.map((envelope) => envelope.type)).toEqual(['CIPHERTEXT', 'CIPHERTEXT']);
+      const texts: string[] = [];
+      for (const envelope of drained) {
+        expect(envelope.sourceServiceId).toBe(bob.aci);
+        const plaintext = await signalDecrypt(
+          SignalMessage.deserialize(bytesOf(envelope.content!)),
+          bobAddress,
+          aliceAddress,
+          aliceStores.sessions,
+          aliceStores.identity,
+        );
+        texts.push(Buffer.from(plaintext).toString());
+      }
+      expect(texts).toEqual(replies);
+      const guids = drained.map((envelope) => envelope.guid);
+      expect(await ack(alice.token, guids)).toBe(2);
+      expect(await ack(alice.token, guids)).toBe(0);
+      expect(await stored({ guid: { in: guids } })).toBe(0);
+    } finally {
+      await aliceInbox.close();
+    }
+  });
+
+  it('answers MismatchedDevices and StaleDevices, refuses bad input, and stores nothing', async () => {
+    const [alice, bob] = [await register(), await register()];
+    expect(await send(alice, bob.aci, [opaque(bob, 2)])).toEqual({
+      __typename: 'MismatchedDevices',
+      missingDevices: [1],
+      extraDevices: [2],
+    });
+    expect(await send(alice, bob.aci, [])).toEqual({
+      __typename: 'MismatchedDevices',
+      missingDevices: [1],
+      extraDevices: [],
+    });
+    const stale = { ...opaque(bob), registrationId: (bob.aciIdentity.registrationId % 0x3ffe) + 1 };
+    expect(await send(alice, bob.aci, [stale])).toEqual({
+      __typename: 'StaleDevices',
+      staleDevices: [1],
+    });
+    // A PNI destination is checked against the PNI registration id.
+    expect(await send(alice, `PNI:${bob.pni}`, [opaque(bob)])).toEqual({
+      __typename: 'StaleDevices',
+      staleDevices: [1],
+    });
+
+    const oversize = { ...opaque(bob), content: new Uint8Array(96 * 1024 + 1) };
+    expect(codeOf(await sendRaw(alice, bob.aci, [oversize]))).toBe('PAYLOAD_TOO_LARGE');
+    const receipt = { ...opaque(bob), type: 'SERVER_DELIVERY_RECEIPT' };
+    expect(codeOf(await sendRaw(alice, bob.aci, [receipt]))).toBe('BAD_USER_INPUT');
+    expect(codeOf(await sendRaw(alice, bob.aci, [opaque(bob), opaque(bob)]))).toBe(
+      'BAD_USER_INPUT',
+    );
+    expect(codeOf(await sendRaw(alice, 'not-a-service-id', [opaque(bob)]))).toBe('BAD_USER_INPUT');
+    expect(codeOf(await sendRaw(alice, crypto.randomUUID(), [opaque(bob)]))).toBe('NOT_FOUND');
+    expect(
+      codeOf(
+        (await postGraphQL(platform.gatewayUrl, SEND, { variables: { d: bob.aci, i: {} } })).body,
+      ),
+    ).toBeDefined();
+    expect(await stored({ destinationAci: bob.aci })).toBe(0);
+
+    // Online-only messages are never stored.
+    expect((await send(alice, bob.aci, [opaque(bob)], { online: true })).__typename).toBe(
+      'SendMessageSuccess',
+    );
+    expect(await stored({ destinationAci: bob.aci })).toBe(0);
+  });
+
+  it('delivers every envelope exactly once across the drain/live boundary', async () => {
+    const [alice, bob] = [await register(), await register()];
+    const count = 40;
+    const contents = Array.from({ length: count }, () => opaque(bob));
+    // Half are stored before Bob connects; the rest race with his subscription's drain.
+    for (const message of contents.slice(0, count / 2)) await send(alice, bob.aci, [message]);
+    const inbox = new Inbox(platform, bob.token);
+    try {
+      const sending = Promise.all(
+        contents.slice(count / 2).map((message) => send(alice, bob.aci, [message])),
+      );
+      const seen: EnvelopeEvent[] = [];
+      while (seen.length < count) {
+        const event = await inbox.next();
+        if (event.__typename === 'Envelope') seen.push(event);
+      }
+      await sending;
+      const texts = seen.map((event) => event.content!);
+      expect(new Set(texts).size).toBe(count);
+      expect(new Set(texts)).toEqual(new Set(contents.map((message) => b64(message.content))));
+      // Stored-before-connect envelopes come first, in server-timestamp order (ties in one
+      // millisecond are ordered by guid).
+      const early = seen.slice(0, count / 2);
+      expect(new Set(early.map((event) => event.content))).toEqual(
+        new Set(contents.slice(0, count / 2).map((message) => b64(message.content))),
+      );
+      const times = early.map((event) => event.serverTimestamp);
+      expect(times).toEqual([...times].sort((a, b) => a - b));
+    } finally {
+      await inbox.close();
+    }
+  });
+
+  it("acknowledges only the caller device's own envelopes", async () => {
+    const [alice, bob] = [await register(), await register()];
+    await send(alice, bob.aci, [opaque(bob)]);
+    const row = await platform.runtime.prisma.queuedEnvelope.findFirstOrThrow({
+      where: { destinationAci: bob.aci },
+    });
+    expect(await ack(alice.token, [row.guid])).toBe(0);
+    expect(await stored({ guid: { in: [row.guid] } })).toBe(1);
+    const tooMany = Array.from({ length: 101 }, () => crypto.randomUUID());
+    expect(codeOf(await gql(ACK, { g: tooMany }, bob.token))).toBe('BAD_USER_INPUT');
+    expect(await ack(bob.token, [row.guid])).toBe(1);
+    expect(await stored({ guid: { in: [row.guid] } })).toBe(0);
+  });
+
+  it("drops a blocked sender's message while answering success", async () => {
+    const [alice, bob] = [await register(), await register()];
+    const block = (mutation: string) =>
+      gql(`mutation ($a: ID!) { ${mutation}(aci: $a) }`, { a: alice.aci }, bob.token);
+    expect((await block('blockAccount')).errors).toBeUndefined();
+    const bobInbox = new Inbox(platform, bob.token);
+    try {
+      expect(await bobInbox.drain()).toEqual([]);
+      expect((await send(alice, bob.aci, [opaque(bob)])).__typename).toBe('SendMessageSuccess');
+      expect(await stored({ destinationAci: bob.aci })).toBe(0);
+      // The next envelope Bob sees is the one sent after the block was lifted.
+      expect((await block('unblockAccount')).errors).toBeUndefined();
+      const marker = opaque(bob);
+      await send(alice, bob.aci, [marker]);
+      const received = await bobInbox.next();
+      expect(received.content).toBe(b64(marker.content));
+    } finally {
+      await bobInbox.close();
+    }
+  });
+
+  it("sends sync copies to the sender's other devices only", async () => {
+    const [carol, dave] = [await register(), await register()];
+    const linked = await linkTestDevice(platform, carol);
+    const toLinked: OutgoingMessage = {
+      deviceId: linked.deviceId,
+      registrationId: linked.registrationId,
+      type: 'CIPHERTEXT',
+      content: new Uint8Array(randomBytes(32)),
+    };
+    expect(await send(carol, carol.aci, [opaque(carol), toLinked])).toEqual({
+      __typename: 'MismatchedDevices',
+      missingDevices: [],
+      extraDevices: [1],
+    });
+    expect(await send(carol, carol.aci, [toLinked])).toEqual({
+      __typename: 'SendMessageSuccess',
+      needsSync: false,
+    });
+    expect(await send(carol, dave.aci, [opaque(dave)])).toEqual({
+      __typename: 'SendMessageSuccess',
+      needsSync: true,
+    });
+    const inbox = new Inbox(platform, linked.token);
+    try {
+      const [copy] = await inbox.drain();
+      expect(copy).toMatchObject({ sourceServiceId: carol.aci, sourceDevice: 1 });
+      expect(copy!.content).toBe(b64(toLinked.content));
+    } finally {
+      await inbox.close();
+    }
+    expect(await stored({ destinationAci: carol.aci })).toBe(1);
+  });
+});
