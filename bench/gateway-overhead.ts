@@ -1,5 +1,5 @@
-import { mkdir, writeFile } from 'node:fs/promises';
 import { postGraphQL, registerTestAccount, startPlatform } from '@courier/testing';
+import { closedLoop, report, writeResults } from './load.ts';
 
 /**
  * What the router costs: the same authenticated query (`me { aci }`) sent straight to the
@@ -12,30 +12,8 @@ const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 10);
 
 async function measure(label: string, send: () => Promise<void>) {
   for (let i = 0; i < 200; i++) await send();
-  let next = 0;
-  const latencies: number[] = [];
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next++ < REQUESTS) {
-        const t = performance.now();
-        await send();
-        latencies.push(performance.now() - t);
-      }
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  const result = {
-    label,
-    requests: latencies.length,
-    rps: Math.round(latencies.length / seconds),
-    p50ms: Number(latencies[Math.floor(latencies.length * 0.5)]!.toFixed(2)),
-    p99ms: Number(latencies[Math.floor(latencies.length * 0.99)]!.toFixed(2)),
-  };
-  console.log(
-    `${label.padEnd(34)} ${String(result.rps).padStart(6)} req/s  p50 ${result.p50ms} ms  p99 ${result.p99ms} ms`,
-  );
+  const result = await closedLoop(label, { requests: REQUESTS, concurrency: CONCURRENCY }, send);
+  report(result);
   return result;
 }
 
@@ -63,26 +41,17 @@ try {
     expectOk(body);
   });
   const ratios = {
-    gatewayToDirect: Number((routed.rps / direct.rps).toFixed(3)),
-    joinToDirect: Number((joined.rps / direct.rps).toFixed(3)),
+    gatewayToDirect: Number((routed.perSecond / direct.perSecond).toFixed(3)),
+    joinToDirect: Number((joined.perSecond / direct.perSecond).toFixed(3)),
   };
   console.log(
     `ratios: gateway/direct ${ratios.gatewayToDirect}, join/direct ${ratios.joinToDirect}`,
   );
-  await mkdir(new URL('./results/', import.meta.url), { recursive: true });
-  await writeFile(
-    new URL('./results/gateway-overhead.json', import.meta.url),
-    `${JSON.stringify(
-      {
-        date: new Date().toISOString(),
-        concurrency: CONCURRENCY,
-        results: [direct, routed, joined],
-        ratios,
-      },
-      null,
-      2,
-    )}\n`,
-  );
+  await writeResults('gateway-overhead', {
+    concurrency: CONCURRENCY,
+    results: [direct, routed, joined],
+    ratios,
+  });
 } finally {
   await platform.stop();
 }

@@ -1,4 +1,3 @@
-import { mkdir, writeFile } from 'node:fs/promises';
 import {
   PRE_KEY_BUNDLE_FIELDS,
   TestSignalStores,
@@ -10,6 +9,7 @@ import {
   uploadOneTimeKeys,
   type TestAccount,
 } from '@courier/testing';
+import { closedLoop, report, writeResults } from './load.ts';
 
 /**
  * Prekey bundle fetches per second (`preKeyBundle` for one device, each claiming a one-time EC
@@ -82,32 +82,15 @@ async function measure(
   };
   // Warm-up against an account without one-time keys (last-resort bundles, nothing consumed).
   for (let i = 0; i < WARMUP; i++) await send(warmupTarget);
-  let next = 0;
-  const latencies: number[] = [];
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      for (let i = next++; i < REQUESTS; i = next++) {
-        const t = performance.now();
-        if (await send(accounts[i % accounts.length]!)) claimed++;
-        latencies.push(performance.now() - t);
-      }
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  const result = {
+  const result = await closedLoop(
     label,
-    requests: latencies.length,
-    oneTimeKeysClaimed: claimed,
-    bundlesPerSecond: Math.round(latencies.length / seconds),
-    p50ms: Number(latencies[Math.floor(latencies.length * 0.5)]!.toFixed(2)),
-    p99ms: Number(latencies[Math.floor(latencies.length * 0.99)]!.toFixed(2)),
-  };
-  console.log(
-    `${label.padEnd(28)} ${String(result.bundlesPerSecond).padStart(6)} bundles/s  p50 ${result.p50ms} ms  p99 ${result.p99ms} ms  (${claimed}/${result.requests} with one-time keys)`,
+    { requests: REQUESTS, concurrency: CONCURRENCY },
+    async (i) => {
+      if (await send(accounts[i % accounts.length]!)) claimed++;
+    },
   );
-  return result;
+  report(result, 'bundles/s', `  (${claimed}/${result.requests} with one-time keys)`);
+  return { ...result, oneTimeKeysClaimed: claimed };
 }
 
 try {
@@ -131,23 +114,14 @@ try {
     gatewayTargets,
     warmupTarget,
   );
-  const gatewayToDirect = Number((routed.bundlesPerSecond / direct.bundlesPerSecond).toFixed(3));
+  const gatewayToDirect = Number((routed.perSecond / direct.perSecond).toFixed(3));
   console.log(`ratio gateway/direct ${gatewayToDirect}`);
-  await mkdir(new URL('./results/', import.meta.url), { recursive: true });
-  await writeFile(
-    new URL('./results/prekey-bundle.json', import.meta.url),
-    `${JSON.stringify(
-      {
-        date: new Date().toISOString(),
-        concurrency: CONCURRENCY,
-        requestsPerMode: REQUESTS,
-        results: [direct, routed],
-        ratios: { gatewayToDirect },
-      },
-      null,
-      2,
-    )}\n`,
-  );
+  await writeResults('prekey-bundle', {
+    concurrency: CONCURRENCY,
+    requestsPerMode: REQUESTS,
+    results: [direct, routed],
+    ratios: { gatewayToDirect },
+  });
 } finally {
   await platform.stop();
 }

@@ -8,6 +8,15 @@ export interface IdentityKeySet {
   readonly pqLastResortPreKey: SignedPreKeyBytes;
 }
 
+/** A signed key's columns, with bytes copied into plain `Uint8Array`s for Prisma. */
+function keyRow(key: SignedPreKeyBytes) {
+  return {
+    keyId: key.keyId,
+    publicKey: new Uint8Array(key.publicKey),
+    signature: new Uint8Array(key.signature),
+  };
+}
+
 /** The only code that writes a device's initial keys and removes a device's keys. */
 export class DeviceKeysRepository {
   readonly #prisma: PrismaClient;
@@ -41,11 +50,7 @@ export class DeviceKeysRepository {
           create: { aci, identity, publicKey },
           update: { publicKey },
         });
-        const signed = {
-          keyId: keys.signedPreKey.keyId,
-          publicKey: new Uint8Array(keys.signedPreKey.publicKey),
-          signature: new Uint8Array(keys.signedPreKey.signature),
-        };
+        const signed = keyRow(keys.signedPreKey);
         await tx.signedEcPreKey.upsert({
           where: { aci_identity_deviceId: { aci, identity, deviceId } },
           create: { aci, identity, deviceId, ...signed },
@@ -53,15 +58,7 @@ export class DeviceKeysRepository {
         });
         await tx.kyberPreKey.deleteMany({ where: { aci, identity, deviceId, lastResort: true } });
         await tx.kyberPreKey.create({
-          data: {
-            aci,
-            identity,
-            deviceId,
-            lastResort: true,
-            keyId: keys.pqLastResortPreKey.keyId,
-            publicKey: new Uint8Array(keys.pqLastResortPreKey.publicKey),
-            signature: new Uint8Array(keys.pqLastResortPreKey.signature),
-          },
+          data: { aci, identity, deviceId, lastResort: true, ...keyRow(keys.pqLastResortPreKey) },
         });
       }
     });
@@ -93,25 +90,10 @@ export class DeviceKeysRepository {
       for (const identity of ['ACI', 'PNI'] as const) {
         const keys = identities[identity];
         await tx.signedEcPreKey.create({
-          data: {
-            aci,
-            identity,
-            deviceId,
-            keyId: keys.signedPreKey.keyId,
-            publicKey: new Uint8Array(keys.signedPreKey.publicKey),
-            signature: new Uint8Array(keys.signedPreKey.signature),
-          },
+          data: { aci, identity, deviceId, ...keyRow(keys.signedPreKey) },
         });
         await tx.kyberPreKey.create({
-          data: {
-            aci,
-            identity,
-            deviceId,
-            lastResort: true,
-            keyId: keys.pqLastResortPreKey.keyId,
-            publicKey: new Uint8Array(keys.pqLastResortPreKey.publicKey),
-            signature: new Uint8Array(keys.pqLastResortPreKey.signature),
-          },
+          data: { aci, identity, deviceId, lastResort: true, ...keyRow(keys.pqLastResortPreKey) },
         });
       }
     });
