@@ -3,6 +3,10 @@ import {
   CiphertextMessageType,
   PreKeySignalMessage,
   ProtocolAddress,
+  PublicKey,
+  SenderCertificate,
+  sealedSenderDecryptMessage,
+  sealedSenderEncryptMessage,
   SignalMessage,
   processPreKeyBundle,
   signalDecrypt,
@@ -35,6 +39,14 @@ const SEND = `mutation ($d: String!, $i: SendMessageInput!) {
     ... on MismatchedDevices { missingDevices extraDevices }
     ... on StaleDevices { staleDevices }
   } }`;
+const SEALED_SEND = `mutation ($d: String!, $i: SendMessageInput!, $a: MessageAccess) {
+  sendMessage(destination: $d, input: $i, access: $a) {
+    __typename
+    ... on SendMessageSuccess { needsSync }
+    ... on MismatchedDevices { missingDevices extraDevices }
+  } }`;
+const CERTIFICATE = `query ($n: Boolean) {
+  senderCertificate(includeNumber: $n) { certificate expiresAt } }`;
 const ACK = `mutation ($g: [ID!]!) { acknowledgeEnvelopes(guids: $g) }`;
 const ENVELOPES = `subscription { envelopes { __typename ... on Envelope {
   guid serverTimestamp type sourceServiceId sourceDevice destinationServiceId clientTimestamp
@@ -173,6 +185,7 @@ describe('messages through the gateway', () => {
     const aliceAddress = ProtocolAddress.new(alice.aci, 1);
     const bobAddress = ProtocolAddress.new(bob.aci, 1);
 
+    const timestamp = Date.now();
     const bobInbox = new Inbox(platform, bob.token);
     try {
       expect(await bobInbox.drain()).toEqual([]);
@@ -197,7 +210,6 @@ describe('messages through the gateway', () => {
         aliceStores.identity,
       );
       expect(first.type()).toBe(CiphertextMessageType.PreKey);
-      const timestamp = Date.now();
       expect(
         await send(
           alice,
@@ -272,11 +284,21 @@ describe('messages through the gateway', () => {
         ).__typename,
       ).toBe('SendMessageSuccess');
     }
-    expect(await stored({ destinationAci: alice.aci })).toBe(2);
+    // Alice's queue: the server delivery receipt for her first message (Bob acknowledged it),
+    // then Bob's two replies.
+    expect(await stored({ destinationAci: alice.aci })).toBe(3);
 
     const aliceInbox = new Inbox(platform, alice.token);
     try {
-      const drained = await aliceInbox.drain();
+      const [receipt, ...drained] = await aliceInbox.drain();
+      expect(receipt).toMatchObject({
+        type: 'SERVER_DELIVERY_RECEIPT',
+        sourceServiceId: bob.aci,
+        sourceDevice: 1,
+        destinationServiceId: alice.aci,
+        clientTimestamp: timestamp,
+        content: null,
+      });
       expect(drained.map((envelope) => envelope.type)).toEqual(['CIPHERTEXT', 'CIPHERTEXT']);
       const texts: string[] = [];
       for (const envelope of drained) {
@@ -291,13 +313,23 @@ describe('messages through the gateway', () => {
         texts.push(Buffer.from(plaintext).toString());
       }
       expect(texts).toEqual(replies);
-      const guids = drained.map((envelope) => envelope.guid);
-      expect(await ack(alice.token, guids)).toBe(2);
+      const guids = [receipt!, ...drained].map((envelope) => envelope.guid);
+      expect(await ack(alice.token, guids)).toBe(3);
       expect(await ack(alice.token, guids)).toBe(0);
       expect(await stored({ guid: { in: guids } })).toBe(0);
     } finally {
       await aliceInbox.close();
     }
+    // Bob gets one receipt per reply (none for Alice's acknowledgement of a receipt).
+    const bobReceipts = await platform.runtime.prisma.queuedEnvelope.findMany({
+      where: { destinationAci: bob.aci },
+    });
+    expect(
+      bobReceipts.map((row) => signal.Envelope.decode(new Uint8Array(row.envelope)).type),
+    ).toEqual([
+      signal.Envelope.Type.SERVER_DELIVERY_RECEIPT,
+      signal.Envelope.Type.SERVER_DELIVERY_RECEIPT,
+    ]);
   });
 
   it('answers MismatchedDevices and StaleDevices, refuses bad input, and stores nothing', async () => {
@@ -445,5 +477,212 @@ describe('messages through the gateway', () => {
       await inbox.close();
     }
     expect(await stored({ destinationAci: carol.aci })).toBe(1);
+  });
+
+  it('carries a sealed-sender message validated against the published trust root', async () => {
+    const [alice, bob] = [await register(), await register()];
+    const aliceStores = TestSignalStores.forIdentity(alice.aciIdentity);
+    const bobStores = TestSignalStores.forIdentity(bob.aciIdentity);
+    const bobAddress = ProtocolAddress.new(bob.aci, 1);
+
+    // The trust root is public; the certificate needs Alice's token.
+    const trustRoot = expectData<{ senderCertificateTrustRoot: string }>(
+      (await postGraphQL(platform.gatewayUrl, '{ senderCertificateTrustRoot }')) as {
+        body: GraphQLResponse<{ senderCertificateTrustRoot: string }>;
+      },
+      'senderCertificateTrustRoot',
+    ).senderCertificateTrustRoot;
+    expect(
+      codeOf((await postGraphQL(platform.gatewayUrl, CERTIFICATE, { variables: {} })).body),
+    ).toBe('UNAUTHENTICATED');
+    const before = Date.now();
+    const issued = expectData<{ senderCertificate: { certificate: string; expiresAt: number } }>(
+      { body: await gql(CERTIFICATE, { n: true }, alice.token) },
+      'senderCertificate',
+    ).senderCertificate;
+    const certificate = SenderCertificate.deserialize(bytesOf(issued.certificate));
+    expect(certificate.senderUuid()).toBe(alice.aci);
+    expect(certificate.senderDeviceId()).toBe(1);
+    expect(certificate.senderE164()).toBe(alice.number);
+    expect(certificate.expiration()).toBe(issued.expiresAt);
+    expect(issued.expiresAt - before).toBeGreaterThanOrEqual(7 * 24 * 3600 * 1000 - 1000);
+    expect(certificate.validate(PublicKey.deserialize(bytesOf(trustRoot)), Date.now())).toBe(true);
+    const withoutNumber = expectData<{ senderCertificate: { certificate: string } }>(
+      { body: await gql(CERTIFICATE, {}, alice.token) },
+      'senderCertificate',
+    ).senderCertificate;
+    expect(
+      SenderCertificate.deserialize(bytesOf(withoutNumber.certificate)).senderE164(),
+    ).toBeNull();
+
+    // Alice builds a session from Bob's bundle and seals a message for him.
+    const bundle = expectData<{
+      preKeyBundle: { identityKey: string; devices: PreKeyBundleDeviceResponse[] };
+    }>({ body: await gql(BUNDLE, { id: bob.aci, device: 1 }, alice.token) }, 'preKeyBundle');
+    const device = bundle.preKeyBundle.devices[0]!;
+    await processPreKeyBundle(
+      toLibsignalBundle(bundle.preKeyBundle.identityKey, device),
+      bobAddress,
+      ProtocolAddress.new(alice.aci, 1),
+      aliceStores.sessions,
+      aliceStores.identity,
+    );
+    const sealed = await sealedSenderEncryptMessage(
+      new Uint8Array(Buffer.from('sealed hello')),
+      bobAddress,
+      certificate,
+      aliceStores.sessions,
+      aliceStores.identity,
+    );
+    const timestamp = Date.now();
+    const sealedSend = (
+      access: Uint8Array | undefined,
+      token?: string,
+      type = 'UNIDENTIFIED_SENDER',
+    ) =>
+      postGraphQL<{ sendMessage: SendResult }>(platform.gatewayUrl, SEALED_SEND, {
+        variables: {
+          d: bob.aci,
+          i: {
+            timestamp,
+            messages: [
+              { deviceId: 1, registrationId: device.registrationId, type, content: b64(sealed) },
+            ],
+          },
+          ...(access ? { a: { unidentifiedAccessKey: b64(access) } } : {}),
+        },
+        ...(token ? { token } : {}),
+      });
+    const wrongKey = new Uint8Array(randomBytes(16));
+    const unknown = crypto.randomUUID();
+    // Refusals change nothing and do not tell a wrong key from an unknown account.
+    expect(codeOf((await sealedSend(wrongKey)).body)).toBe('UNAUTHENTICATED');
+    expect(codeOf((await sealedSend(new Uint8Array(15))).body)).toBe('UNAUTHENTICATED');
+    expect(codeOf((await sealedSend(undefined)).body)).toBe('UNAUTHENTICATED');
+    expect(
+      codeOf(
+        (
+          await postGraphQL(platform.gatewayUrl, SEALED_SEND, {
+            variables: {
+              d: unknown,
+              i: { timestamp, messages: [] },
+              a: { unidentifiedAccessKey: b64(bob.unidentifiedAccessKey) },
+            },
+          })
+        ).body,
+      ),
+    ).toBe('UNAUTHENTICATED');
+    expect(codeOf((await sealedSend(bob.unidentifiedAccessKey, alice.token)).body)).toBe(
+      'BAD_USER_INPUT',
+    );
+    expect(
+      codeOf((await sealedSend(bob.unidentifiedAccessKey, undefined, 'CIPHERTEXT')).body),
+    ).toBe('BAD_USER_INPUT');
+    expect(await stored({ destinationAci: bob.aci })).toBe(0);
+
+    expect(
+      expectData(
+        (await sealedSend(bob.unidentifiedAccessKey)) as {
+          body: GraphQLResponse<{ sendMessage: SendResult }>;
+        },
+        'sendMessage',
+      ).sendMessage,
+    ).toEqual({ __typename: 'SendMessageSuccess', needsSync: false });
+    // The stored envelope has no sender.
+    const row = await platform.runtime.prisma.queuedEnvelope.findFirstOrThrow({
+      where: { destinationAci: bob.aci },
+    });
+    const storedEnvelope = signal.Envelope.decode(new Uint8Array(row.envelope));
+    expect(storedEnvelope.type).toBe(signal.Envelope.Type.UNIDENTIFIED_SENDER);
+    expect(storedEnvelope.sourceServiceId).toBe('');
+    expect(storedEnvelope.sourceDevice).toBe(0);
+
+    const bobInbox = new Inbox(platform, bob.token);
+    try {
+      const [received] = await bobInbox.drain();
+      expect(received).toMatchObject({
+        type: 'UNIDENTIFIED_SENDER',
+        sourceServiceId: null,
+        sourceDevice: null,
+        destinationServiceId: bob.aci,
+        clientTimestamp: timestamp,
+      });
+      const opened = await sealedSenderDecryptMessage(
+        bytesOf(received!.content!),
+        PublicKey.deserialize(bytesOf(trustRoot)),
+        received!.serverTimestamp,
+        null,
+        bob.aci,
+        1,
+        bobStores.sessions,
+        bobStores.identity,
+        bobStores.preKeys,
+        bobStores.signedPreKeys,
+        bobStores.kyberPreKeys,
+      );
+      expect(opened.senderUuid()).toBe(alice.aci);
+      expect(opened.deviceId()).toBe(1);
+      expect(Buffer.from(opened.message()).toString()).toBe('sealed hello');
+      expect(await ack(bob.token, [received!.guid])).toBe(1);
+    } finally {
+      await bobInbox.close();
+    }
+    // No receipt: the server does not know who sent it.
+    expect(await stored({ destinationAci: alice.aci })).toBe(0);
+  });
+
+  it('purges envelopes whose TTL ran out, and only those', async () => {
+    const [alice, bob] = [await register(), await register()];
+    await send(alice, bob.aci, [opaque(bob)]);
+    await send(alice, bob.aci, [opaque(bob)]);
+    const [expired, fresh] = await platform.runtime.prisma.queuedEnvelope.findMany({
+      where: { destinationAci: bob.aci },
+      orderBy: { serverTimestamp: 'asc' },
+    });
+    // Move the first envelope's expiry into the past (as if 30 days had gone by).
+    await platform.runtime.prisma.queuedEnvelope.update({
+      where: { guid: expired!.guid },
+      data: { expiresAt: new Date(Date.now() - 1000) },
+    });
+    expect(await platform.messages[0]!.delivery.purgeExpired()).toBeGreaterThanOrEqual(1);
+    expect(await stored({ guid: { in: [expired!.guid] } })).toBe(0);
+    expect(await stored({ guid: { in: [fresh!.guid] } })).toBe(1);
+    expect(await platform.messages[0]!.delivery.purgeExpired()).toBe(0);
+  });
+
+  it('sends a server delivery receipt to every device of the sender after an ack', async () => {
+    const [carol, dave] = [await register(), await register()];
+    const linked = await linkTestDevice(platform, carol);
+    const timestamp = Date.now() - 5000;
+    await send(carol, dave.aci, [opaque(dave)], { timestamp });
+    const linkedInbox = new Inbox(platform, linked.token);
+    try {
+      expect(await linkedInbox.drain()).toEqual([]);
+      const row = await platform.runtime.prisma.queuedEnvelope.findFirstOrThrow({
+        where: { destinationAci: dave.aci },
+      });
+      expect(await ack(dave.token, [row.guid])).toBe(1);
+      // Live on the connected device, stored for both.
+      const receipt = await linkedInbox.next();
+      expect(receipt).toMatchObject({
+        type: 'SERVER_DELIVERY_RECEIPT',
+        sourceServiceId: dave.aci,
+        sourceDevice: 1,
+        destinationServiceId: carol.aci,
+        clientTimestamp: timestamp,
+        content: null,
+        ephemeral: false,
+      });
+      const rows = await platform.runtime.prisma.queuedEnvelope.findMany({
+        where: { destinationAci: carol.aci },
+        orderBy: { destinationDeviceId: 'asc' },
+      });
+      expect(rows.map((stored) => stored.destinationDeviceId)).toEqual([1, linked.deviceId]);
+      expect(await ack(linked.token, [receipt.guid])).toBe(1);
+    } finally {
+      await linkedInbox.close();
+    }
+    // Acknowledging a receipt sends none back.
+    expect(await stored({ destinationAci: dave.aci })).toBe(0);
   });
 });

@@ -15,7 +15,13 @@ import { createGateway } from '@courier/gateway';
 import { createGroupsServer } from '@courier/groups';
 import { createKeysServer } from '@courier/keys';
 import { createLogger } from '@courier/logging';
-import { createMessagesServer } from '@courier/messages';
+import {
+  createMessagesServer,
+  generateSenderCertificateKeys,
+  senderCertificateKeyTextFromEnv,
+  senderCertificateKeysFrom,
+  type SenderCertificateKeyText,
+} from '@courier/messages';
 import { createSubgraphRuntime, type SubgraphServer } from '@courier/server';
 import pg from 'pg';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './postgres.ts';
@@ -63,6 +69,24 @@ async function loadOrCreateZkParams() {
   return parseZkServerSecretParams(secrets['zkServerSecretParams'] as string);
 }
 
+/**
+ * Sender-certificate keys (sealed sender): `SENDER_CERTIFICATE_TRUST_ROOT` /
+ * `SENDER_CERTIFICATE_SERVER_KEY` when set, else generated once and kept in `.data/secrets.json`,
+ * so the published trust root stays the same across restarts. Call after
+ * {@link loadOrCreateSecrets}.
+ */
+async function loadOrCreateSenderCertificateKeys() {
+  const configured = loadOrExit(() => senderCertificateKeyTextFromEnv());
+  if (configured) return senderCertificateKeysFrom(configured);
+  const file = `${DATA_DIR}/secrets.json`;
+  const secrets = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+  if (typeof secrets['senderCertificateKeys'] !== 'object' || !secrets['senderCertificateKeys']) {
+    secrets['senderCertificateKeys'] = generateSenderCertificateKeys();
+    await writeFile(file, JSON.stringify(secrets), { mode: 0o600 });
+  }
+  return senderCertificateKeysFrom(secrets['senderCertificateKeys'] as SenderCertificateKeyText);
+}
+
 async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
@@ -85,6 +109,7 @@ async function main(): Promise<void> {
   await mkdir(DATA_DIR, { recursive: true });
   const secrets = await loadOrCreateSecrets();
   const zkSecretParams = await loadOrCreateZkParams();
+  const senderCertificateKeys = await loadOrCreateSenderCertificateKeys();
 
   let embedded: EmbeddedDatabase | undefined;
   let databaseUrl = env.DATABASE_URL;
@@ -115,7 +140,11 @@ async function main(): Promise<void> {
   const servers: SubgraphServer[] = [
     keys,
     accountsServer.server,
-    createMessagesServer(runtime, { accountsUrl: () => accountsServer.server?.url ?? '' }),
+    createMessagesServer(runtime, {
+      accountsUrl: () => accountsServer.server?.url ?? '',
+      keysUrl: keys.url,
+      senderCertificateKeys,
+    }),
     createGroupsServer(runtime),
     createAttachmentsServer(runtime),
   ];

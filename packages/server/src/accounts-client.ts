@@ -5,6 +5,8 @@ import { InternalApiClient } from './internal-api.ts';
 export interface AccountTarget {
   readonly aci: string;
   readonly pni: string;
+  /** The E.164 number (absent from hand-made targets in unit tests). */
+  readonly number?: string;
   /** The 16-byte unidentified access key, or null when the account set none. */
   readonly unidentifiedAccessKey: Uint8Array | null;
   readonly unrestrictedUnidentifiedAccess: boolean;

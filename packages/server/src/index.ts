@@ -10,3 +10,4 @@ export type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/ind
 export * from './internal-api.ts';
 export * from './credentials.ts';
 export * from './accounts-client.ts';
+export * from './unidentified-access.ts';

@@ -5,7 +5,12 @@ import { createAttachmentsServer } from '@courier/attachments';
 import { createGateway, type RunningGateway } from '@courier/gateway';
 import { createGroupsServer } from '@courier/groups';
 import { createKeysServer } from '@courier/keys';
-import { createMessagesServer, type MessagesServer } from '@courier/messages';
+import {
+  createMessagesServer,
+  generateSenderCertificateKeys,
+  senderCertificateKeysFrom,
+  type MessagesServer,
+} from '@courier/messages';
 import { createRateLimits, type BucketName, type BucketOverride } from '@courier/limits';
 import { createLogger } from '@courier/logging';
 import { createSubgraphRuntime, type SubgraphRuntime, type SubgraphServer } from '@courier/server';
@@ -80,6 +85,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   const database = await createTestDatabase(adminUrl, await ensureTemplateDatabase(adminUrl));
   const routerSecret = randomBytes(32).toString('hex');
   let accountsUrl = '';
+  let keysUrl = '';
   const settings = {
     accountsUrl: () => accountsUrl,
     ...(options.clock ? { clock: options.clock } : {}),
@@ -113,7 +119,12 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       await server.listen(0, '127.0.0.1');
       return server;
     };
-    const messagesOptions = { accountsUrl: () => accountsUrl };
+    // One set of sender-certificate keys for every messages instance, as in production.
+    const messagesOptions = {
+      accountsUrl: () => accountsUrl,
+      keysUrl: () => keysUrl,
+      senderCertificateKeys: senderCertificateKeysFrom(generateSenderCertificateKeys()),
+    };
     const messages: MessagesServer[] = [
       await start(createMessagesServer(runtime, messagesOptions)),
     ];
@@ -127,6 +138,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
         : {}),
     };
     const keys = await start(createKeysServer(runtime, keysOptions));
+    keysUrl = keys.url;
     const keysServers: SubgraphServer[] = [keys];
     for (let i = 1; i < (options.keysInstances ?? 1); i++) {
       keysServers.push(await start(createKeysServer(await newRuntime(), keysOptions)));

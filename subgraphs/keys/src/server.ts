@@ -57,7 +57,7 @@ export function createKeysServer(
     { name: 'keys', typeDefs, resolvers, permissions },
     {
       ...common,
-      internalRoutes: keysInternalRoutes(deviceKeys, common.logger),
+      internalRoutes: keysInternalRoutes(deviceKeys, common.logger, identityKeys),
       buildContext: (base) => ({ ...base, identityKeys, preKeys }),
     },
   );

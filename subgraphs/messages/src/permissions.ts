@@ -1,11 +1,15 @@
-import { allow, isAuthenticated } from '@courier/server';
+import { allow, isAuthenticated, isPublic } from '@courier/server';
 
 export const permissions = {
-  Mutation: { sendMessage: isAuthenticated, acknowledgeEnvelopes: isAuthenticated },
+  Query: { senderCertificate: isAuthenticated, senderCertificateTrustRoot: isPublic },
+  // sendMessage is public at the edge: sealed senders present an unidentified access key and the
+  // service decides access.
+  Mutation: { sendMessage: isPublic, acknowledgeEnvelopes: isAuthenticated },
   Subscription: { envelopes: isAuthenticated },
   Envelope: allow,
   QueueEmpty: allow,
   SendMessageSuccess: allow,
+  SenderCertificateResult: allow,
   MismatchedDevices: allow,
   StaleDevices: allow,
 };

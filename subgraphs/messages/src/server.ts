@@ -6,12 +6,29 @@ import {
   type SubgraphRuntime,
   type SubgraphServer,
 } from '@courier/server';
+import {
+  loadSenderCertificateKeys,
+  type SenderCertificateKeys,
+} from './certificates/sender-certificate-keys.ts';
+import { KeysClient } from './clients/keys-client.ts';
 import { permissions } from './permissions.ts';
 import { EnvelopeChannelRepository } from './repositories/envelope-channel-repository.ts';
 import { EnvelopeQueueRepository } from './repositories/envelope-queue-repository.ts';
 import { resolvers } from './resolvers/index.ts';
+import { CertificateService } from './services/certificate-service.ts';
 import { DeliveryService } from './services/delivery-service.ts';
-import { SendService } from './services/send-service.ts';
+import { ReceiptService } from './services/receipt-service.ts';
+import { DEFAULT_ENVELOPE_TTL_MS, SendService } from './services/send-service.ts';
+
+export {
+  generateSenderCertificateKeys,
+  loadSenderCertificateKeys,
+  senderCertificateEnv,
+  senderCertificateKeyTextFromEnv,
+  senderCertificateKeysFrom,
+  type SenderCertificateKeyText,
+  type SenderCertificateKeys,
+} from './certificates/sender-certificate-keys.ts';
 
 /** The messages subgraph's SDL. */
 export const typeDefs = readSchemaFile(new URL('../schema.graphql', import.meta.url));
@@ -24,10 +41,25 @@ export interface MessagesServerOptions {
    */
   readonly accountsUrl: string | (() => string);
   /**
+   * The keys subgraph's URL (its internal API serves identity keys for sender certificates); a
+   * getter when keys starts listening after messages.
+   */
+  readonly keysUrl: string | (() => string);
+  /**
+   * The sender-certificate keys; by default from the environment (`loadSenderCertificateKeys`).
+   * Every messages instance must use the same.
+   */
+  readonly senderCertificateKeys?: SenderCertificateKeys;
+  /**
    * How long accounts' answers are reused in this process, in ms (see `AccountsClient`).
    * @default 2000
    */
   readonly accountCacheTtlMs?: number;
+  /**
+   * How often expired envelopes are purged, in ms.
+   * @default 5 minutes
+   */
+  readonly purgeIntervalMs?: number;
   /**
    * How long an unacknowledged envelope is kept, in ms.
    * @default 30 days
@@ -37,6 +69,7 @@ export interface MessagesServerOptions {
 
 /** A messages server and the services other in-process code (tests, jobs) may call. */
 export interface MessagesServer extends SubgraphServer {
+  readonly certificates: CertificateService;
   readonly delivery: DeliveryService;
   readonly sender: SendService;
 }
@@ -48,11 +81,27 @@ export function createMessagesServer(
 ): MessagesServer {
   const common = serverOptionsFrom(runtime, 'messages');
   const queue = new EnvelopeQueueRepository(runtime.prisma);
-  const delivery = new DeliveryService(new EnvelopeChannelRepository(runtime.bus), queue);
+  const accounts = new AccountsClient(options.accountsUrl, runtime.routerSecret, {
+    ...(options.accountCacheTtlMs === undefined ? {} : { cacheTtlMs: options.accountCacheTtlMs }),
+  });
+  const channels = new EnvelopeChannelRepository(runtime.bus);
+  const receipts = new ReceiptService({
+    accounts,
+    queue,
+    channels,
+    logger: common.logger,
+    envelopeTtlMs: options.envelopeTtlMs ?? DEFAULT_ENVELOPE_TTL_MS,
+  });
+  const delivery = new DeliveryService(channels, queue, Date.now, receipts);
+  const certificates = new CertificateService({
+    keys:
+      options.senderCertificateKeys ??
+      loadSenderCertificateKeys({ production: runtime.production, logger: common.logger }),
+    identityKeys: new KeysClient(options.keysUrl, runtime.routerSecret),
+    accounts,
+  });
   const sender = new SendService({
-    accounts: new AccountsClient(options.accountsUrl, runtime.routerSecret, {
-      ...(options.accountCacheTtlMs === undefined ? {} : { cacheTtlMs: options.accountCacheTtlMs }),
-    }),
+    accounts,
     queue,
     delivery,
     limits: runtime.limits,
@@ -61,7 +110,17 @@ export function createMessagesServer(
   });
   const server = createSubgraphServer(
     { name: 'messages', typeDefs, resolvers, permissions, subscriptions: true },
-    { ...common, buildContext: (base) => ({ ...base, delivery, sender }) },
+    {
+      ...common,
+      maintenance: [
+        {
+          name: 'purge expired envelopes',
+          intervalMs: options.purgeIntervalMs ?? 5 * 60_000,
+          run: () => delivery.purgeExpired(),
+        },
+      ],
+      buildContext: (base) => ({ ...base, certificates, delivery, sender }),
+    },
   );
-  return Object.assign(server, { delivery, sender });
+  return Object.assign(server, { certificates, delivery, sender });
 }

@@ -40,6 +40,8 @@ export interface NewRegistration {
 export interface ServiceTargetRecord {
   readonly aci: string;
   readonly pni: string;
+  /** The E.164 number (messages puts it in sender certificates that ask for it). */
+  readonly number: string;
   readonly unidentifiedAccessKey: Uint8Array<ArrayBuffer> | null;
   readonly unrestrictedUnidentifiedAccess: boolean;
   readonly devices: readonly {
@@ -122,6 +124,7 @@ export class AccountRepository {
       select: {
         aci: true,
         pni: true,
+        number: true,
         unidentifiedAccessKey: true,
         unrestrictedUnidentifiedAccess: true,
         devices: {

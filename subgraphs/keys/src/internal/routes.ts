@@ -1,9 +1,10 @@
-import { BadUserInputError } from '@courier/errors';
+import { BadUserInputError, NotFoundError } from '@courier/errors';
 import type { Logger } from '@courier/logging';
 import { internalHandler } from '@courier/server';
 import type { Router } from 'express';
 import { z } from 'zod';
 import type { DeviceKeysService } from '../services/device-keys-service.ts';
+import type { IdentityKeyService } from '../services/identity-key-service.ts';
 
 const base64Bytes = z
   .string()
@@ -46,10 +47,27 @@ const deviceParams = z.object({ aci: z.uuid(), deviceId: z.coerce.number().int()
  * `POST /internal/device-keys` stores a device's initial keys, `POST
  * /internal/linked-device-keys` a linked device's signed prekeys (checked against the account's
  * stored identity keys), `DELETE
- * /internal/device-keys/:aci/:deviceId` removes them.
+ * /internal/device-keys/:aci/:deviceId` removes them. Messages calls `GET
+ * /internal/identity-keys/:aci` (the account's ACI identity key, base64, for sender certificates).
  */
-export function keysInternalRoutes(service: DeviceKeysService, logger: Logger) {
+export function keysInternalRoutes(
+  service: DeviceKeysService,
+  logger: Logger,
+  identityKeys?: IdentityKeyService,
+) {
   return (router: Router) => {
+    if (identityKeys) {
+      router.get(
+        '/identity-keys/:aci',
+        internalHandler(logger, async (req, res) => {
+          const parsed = z.uuid().safeParse(req.params['aci']);
+          if (!parsed.success) throw new BadUserInputError('Malformed account id');
+          const key = await identityKeys.identityKeyOf(parsed.data.toLowerCase(), 'ACI');
+          if (!key) throw new NotFoundError('No identity key');
+          res.json({ identityKey: Buffer.from(key).toString('base64') });
+        }),
+      );
+    }
     router.post(
       '/device-keys',
       internalHandler(logger, async (req, res) => {

@@ -3,6 +3,7 @@ import type { AuthenticatedDevice, RequestAuth } from '@courier/auth';
 import type { IdentityType } from '@courier/db';
 import { BadUserInputError, NotFoundError, UnauthenticatedError } from '@courier/errors';
 import type { RateLimits } from '@courier/limits';
+import { unidentifiedAccessKeyMatches } from '@courier/server';
 import type { AccountsClient, KeyTarget } from '../clients/accounts-client.ts';
 import type { DeviceKeysRepository } from '../repositories/device-keys-repository.ts';
 import type { PreKeyRepository } from '../repositories/prekey-repository.ts';
@@ -17,9 +18,6 @@ import {
 
 /** Most one-time keys of one kind per upload (Signal's limit). */
 export const MAX_ONE_TIME_KEYS = 100;
-/** Size of an unidentified access key. */
-const ACCESS_KEY_BYTES = 16;
-const ZERO_KEY = new Uint8Array(ACCESS_KEY_BYTES);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** `setPreKeys`'s input as GraphQL delivers it. */
@@ -88,19 +86,6 @@ function checkCount(keys: readonly unknown[], field: string): void {
   if (keys.length > MAX_ONE_TIME_KEYS) {
     throw new BadUserInputError(`${field} may hold at most ${MAX_ONE_TIME_KEYS} keys`, field);
   }
-}
-
-function accessKeyMatches(
-  target: Pick<KeyTarget, 'unidentifiedAccessKey'>,
-  presented: Uint8Array,
-): boolean {
-  const stored = target.unidentifiedAccessKey;
-  const storedValid = stored !== null && stored.length === ACCESS_KEY_BYTES;
-  return (
-    presented.length === ACCESS_KEY_BYTES &&
-    timingSafeEqual(presented, storedValid ? stored : ZERO_KEY) &&
-    storedValid
-  );
 }
 
 /**
@@ -314,8 +299,8 @@ export class PreKeyService {
     }
     if (!access) throw new UnauthenticatedError('Prekeys unavailable');
     const target = await this.#accounts.findTarget(service.text);
-    const keyMatches = accessKeyMatches(
-      target ?? { unidentifiedAccessKey: null },
+    const keyMatches = unidentifiedAccessKeyMatches(
+      target?.unidentifiedAccessKey ?? null,
       access.unidentifiedAccessKey,
     );
     if (!target || !(keyMatches || target.unrestrictedUnidentifiedAccess)) {

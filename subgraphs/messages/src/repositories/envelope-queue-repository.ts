@@ -83,12 +83,33 @@ export class EnvelopeQueueRepository {
     }));
   }
 
-  /** Deletes those of `guids` that belong to the device; resolves with how many went. */
-  async deleteForDevice(aci: string, deviceId: number, guids: readonly string[]): Promise<number> {
-    if (guids.length === 0) return 0;
-    const { count } = await this.#prisma.queuedEnvelope.deleteMany({
-      where: { guid: { in: [...guids] }, destinationAci: aci, destinationDeviceId: deviceId },
-    });
-    return count;
+  /**
+   * Deletes those of `guids` that belong to the device; resolves with the encoded envelopes that
+   * went (their number is the count of deleted rows).
+   */
+  async deleteForDevice(
+    aci: string,
+    deviceId: number,
+    guids: readonly string[],
+  ): Promise<Uint8Array[]> {
+    if (guids.length === 0) return [];
+    const rows = await this.#prisma.$queryRaw<{ envelope: Uint8Array }[]>`
+      DELETE FROM messages.queued_envelopes
+      WHERE guid = ANY(${[...guids]}::uuid[])
+        AND destination_aci = ${aci}::uuid AND destination_device_id = ${deviceId}
+      RETURNING envelope`;
+    return rows.map((row) => new Uint8Array(row.envelope));
+  }
+
+  /**
+   * Deletes up to `limit` envelopes that expired at or before `now` (oldest expiry first, by the
+   * `expires_at` index); resolves with how many went.
+   */
+  deleteExpired(now: Date, limit: number): Promise<number> {
+    return this.#prisma.$executeRaw`
+      DELETE FROM messages.queued_envelopes WHERE guid IN (
+        SELECT guid FROM messages.queued_envelopes WHERE expires_at <= ${now}
+        ORDER BY expires_at LIMIT ${limit}
+      )`;
   }
 }

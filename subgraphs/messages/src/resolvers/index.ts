@@ -6,7 +6,11 @@ import {
 } from '@courier/server';
 import type { MessagesContext } from '../context.ts';
 import type { EnvelopeEventModel } from '../services/envelope-model.ts';
-import type { SendMessageInput, SendMessageResult } from '../services/send-service.ts';
+import type {
+  MessageAccess,
+  SendMessageInput,
+  SendMessageResult,
+} from '../services/send-service.ts';
 
 export const resolvers: GraphQLResolverMap<MessagesContext> = {
   Base64: Base64Scalar,
@@ -17,12 +21,21 @@ export const resolvers: GraphQLResolverMap<MessagesContext> = {
   SendMessageResult: {
     __resolveType: (result: SendMessageResult) => result.__typename,
   },
+  Query: {
+    senderCertificate: (
+      _parent,
+      args: { includeNumber?: boolean | null },
+      context: MessagesContext,
+    ) => context.certificates.issue(requireDevice(context), args.includeNumber ?? false),
+    senderCertificateTrustRoot: (_parent, _args, context: MessagesContext) =>
+      context.certificates.trustRoot(),
+  },
   Mutation: {
     sendMessage: (
       _parent,
-      args: { destination: string; input: SendMessageInput },
+      args: { destination: string; input: SendMessageInput; access?: MessageAccess | null },
       context: MessagesContext,
-    ) => context.sender.send(requireDevice(context), args.destination, args.input),
+    ) => context.sender.sendAs(context.auth, args.destination, args.input, args.access),
     acknowledgeEnvelopes: (_parent, args: { guids: string[] }, context: MessagesContext) =>
       context.delivery.acknowledge(requireDevice(context), args.guids),
   },

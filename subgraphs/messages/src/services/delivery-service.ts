@@ -4,6 +4,10 @@ import type { EnvelopeChannelRepository } from '../repositories/envelope-channel
 import type { EnvelopeQueueRepository } from '../repositories/envelope-queue-repository.ts';
 import type { EnvelopeEventModel } from './envelope-model.ts';
 import { drainThenLive } from './envelope-stream.ts';
+import type { ReceiptService } from './receipt-service.ts';
+
+/** Expired envelopes deleted per statement by {@link DeliveryService.purgeExpired}. */
+const PURGE_BATCH = 1000;
 
 /** Most guids one `acknowledgeEnvelopes` call may name. */
 export const MAX_ACKNOWLEDGED_GUIDS = 100;
@@ -21,14 +25,18 @@ export class DeliveryService {
   readonly #queue: EnvelopeQueueRepository;
   readonly #now: () => number;
 
+  readonly #receipts: Pick<ReceiptService, 'acknowledged'> | undefined;
+
   constructor(
     channels: EnvelopeChannelRepository,
     queue: EnvelopeQueueRepository,
     now: () => number = Date.now,
+    receipts?: Pick<ReceiptService, 'acknowledged'>,
   ) {
     this.#channels = channels;
     this.#queue = queue;
     this.#now = now;
+    this.#receipts = receipts;
   }
 
   /**
@@ -54,7 +62,8 @@ export class DeliveryService {
 
   /**
    * Deletes the named envelopes that are the device's own (others' guids and unknown guids are
-   * ignored) and answers how many were deleted.
+   * ignored) and answers how many were deleted. Then the senders of the identified ones get
+   * server delivery receipts (see `ReceiptService`); a failure there does not undo the ack.
    *
    * @throws BadUserInputError beyond {@link MAX_ACKNOWLEDGED_GUIDS} guids or for a malformed guid.
    */
@@ -66,11 +75,28 @@ export class DeliveryService {
     if (!normalised.every((guid) => UUID.test(guid))) {
       throw new BadUserInputError('guids must be UUIDs', 'guids');
     }
-    return this.#queue.deleteForDevice(device.aci, device.deviceId, normalised);
+    const deleted = await this.#queue.deleteForDevice(device.aci, device.deviceId, normalised);
+    if (deleted.length > 0) await this.#receipts?.acknowledged(device, deleted);
+    return deleted.length;
   }
 
   /** Hands an encoded `Envelope` to whichever instance holds the device's subscription. */
   deliver(aci: string, deviceId: number, envelope: Uint8Array): Promise<void> {
     return this.#channels.publish(aci, deviceId, envelope);
+  }
+
+  /**
+   * Deletes every unacknowledged envelope whose TTL ran out (in batches of 1000, so no statement
+   * holds many locks); resolves with how many went. Expired envelopes are already never drained;
+   * this reclaims their rows. Idempotent, and safe on every instance at once.
+   */
+  async purgeExpired(): Promise<number> {
+    const now = new Date(this.#now());
+    let total = 0;
+    for (;;) {
+      const deleted = await this.#queue.deleteExpired(now, PURGE_BATCH);
+      total += deleted;
+      if (deleted < PURGE_BATCH) return total;
+    }
   }
 }

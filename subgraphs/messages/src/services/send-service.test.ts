@@ -21,14 +21,15 @@ const RECIPIENT: AccountTarget = {
   ],
 };
 
-function service(options: { blocked?: boolean } = {}) {
+function service(options: { blocked?: boolean; recipient?: AccountTarget } = {}) {
+  const recipient = options.recipient ?? RECIPIENT;
   const senderAccount: AccountTarget = { ...RECIPIENT, aci: SENDER.aci, devices: [] };
   const accounts = {
     findTarget: vi.fn(async (id: string) =>
       id === SENDER.aci
         ? senderAccount
         : id.endsWith(RECIPIENT.pni) || id === RECIPIENT.aci
-          ? RECIPIENT
+          ? recipient
           : null,
     ),
     isBlocked: vi.fn(async () => options.blocked ?? false),
@@ -127,5 +128,74 @@ describe('SendService', () => {
     });
     expect(queue.insertMany).not.toHaveBeenCalled();
     expect(delivery.deliver).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe('SendService sealed sender', () => {
+  const KEY = new Uint8Array(16).fill(7);
+  const keyed: AccountTarget = { ...RECIPIENT, unidentifiedAccessKey: KEY };
+  const sealed = (deviceId: number, registrationId: number): OutgoingMessage => ({
+    ...message(deviceId, registrationId),
+    type: 'UNIDENTIFIED_SENDER',
+  });
+  const input = { timestamp: 9, messages: [sealed(1, 11), sealed(3, 13)] };
+
+  it('stores envelopes without a source after a matching key, limited per destination', async () => {
+    const { sender, inserted, limits, accounts } = service({ recipient: keyed });
+    const anonymous = { kind: 'anonymous' } as const;
+    expect(
+      await sender.sendAs(anonymous, RECIPIENT.aci, input, { unidentifiedAccessKey: KEY }),
+    ).toEqual({ __typename: 'SendMessageSuccess', needsSync: false });
+    expect(accounts.isBlocked).not.toHaveBeenCalled();
+    expect(limits.consume).toHaveBeenCalledWith('inboundMessageBytes', RECIPIENT.aci, 6);
+    const envelope = signal.Envelope.decode(inserted[0]![0]!.envelope);
+    expect(envelope.type).toBe(signal.Envelope.Type.UNIDENTIFIED_SENDER);
+    expect(envelope.sourceServiceId).toBe('');
+    expect(envelope.sourceDevice).toBe(0);
+  });
+
+  it('refuses a wrong, short or missing key alike, unless access is unrestricted', async () => {
+    const anonymous = { kind: 'anonymous' } as const;
+    const { sender, queue, limits } = service({ recipient: keyed });
+    for (const key of [new Uint8Array(16), new Uint8Array(15), KEY.subarray(0, 8)]) {
+      await expect(
+        sender.sendAs(anonymous, RECIPIENT.aci, input, { unidentifiedAccessKey: key }),
+      ).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    }
+    await expect(
+      sender.sendAs(anonymous, '00000000-1111-4222-8333-944455556666', input, {
+        unidentifiedAccessKey: KEY,
+      }),
+    ).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    await expect(sender.sendAs(anonymous, RECIPIENT.aci, input, null)).rejects.toMatchObject({
+      code: 'UNAUTHENTICATED',
+    });
+    expect(queue.insertMany).not.toHaveBeenCalled();
+    expect(limits.consume).not.toHaveBeenCalled();
+    const open = service({ recipient: { ...RECIPIENT, unrestrictedUnidentifiedAccess: true } });
+    expect(
+      (
+        await open.sender.sendAs(anonymous, RECIPIENT.aci, input, {
+          unidentifiedAccessKey: new Uint8Array(16),
+        })
+      ).__typename,
+    ).toBe('SendMessageSuccess');
+  });
+
+  it('refuses a token with access, and identified types without a token', async () => {
+    const { sender } = service({ recipient: keyed });
+    await expect(
+      sender.sendAs({ kind: 'device', device: SENDER }, RECIPIENT.aci, input, {
+        unidentifiedAccessKey: KEY,
+      }),
+    ).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    await expect(
+      sender.sendAs(
+        { kind: 'anonymous' },
+        RECIPIENT.aci,
+        { timestamp: 1, messages: [message(1, 11), message(3, 13)] },
+        { unidentifiedAccessKey: KEY },
+      ),
+    ).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
   });
 });

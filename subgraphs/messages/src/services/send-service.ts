@@ -1,9 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import type { AuthenticatedDevice } from '@courier/auth';
-import { BadUserInputError, NotFoundError, PayloadTooLargeError } from '@courier/errors';
+import type { AuthenticatedDevice, RequestAuth } from '@courier/auth';
+import {
+  BadUserInputError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UnauthenticatedError,
+} from '@courier/errors';
 import type { Logger } from '@courier/logging';
 import { signal } from '@courier/proto';
-import type { AccountsClient, SubgraphRuntime } from '@courier/server';
+import {
+  unidentifiedAccessKeyMatches,
+  type AccountsClient,
+  type AccountTarget,
+  type SubgraphRuntime,
+} from '@courier/server';
 import type {
   EnvelopeQueueRepository,
   QueuedEnvelopeRow,
@@ -41,6 +51,11 @@ export interface SendMessageInput {
   readonly urgent?: boolean | null;
   readonly story?: boolean | null;
   readonly messages: readonly OutgoingMessage[];
+}
+
+/** `MessageAccess`: how a sender without an access token (sealed sender) is let in. */
+export interface MessageAccess {
+  readonly unidentifiedAccessKey: Uint8Array;
 }
 
 /** What `sendMessage` answers (the `SendMessageResult` union). */
@@ -114,6 +129,38 @@ function validate(input: SendMessageInput): void {
 }
 
 /**
+ * The device checks of a send: `MismatchedDevices` for missing or extra device ids,
+ * `StaleDevices` for registration ids that are not the devices' own, or undefined when the list
+ * fits. `sender` (null for sealed sender) is left out of its own account's expected devices.
+ */
+function checkDevices(
+  account: AccountTarget,
+  sender: AuthenticatedDevice | null,
+  pni: boolean,
+  input: SendMessageInput,
+): SendMessageResult | undefined {
+  const expected = account.devices.filter(
+    (device) => !(account.aci === sender?.aci && device.deviceId === sender?.deviceId),
+  );
+  const given = new Map(input.messages.map((message) => [message.deviceId, message]));
+  const expectedIds = new Set(expected.map((device) => device.deviceId));
+  const missingDevices = [...expectedIds].filter((id) => !given.has(id)).sort((a, b) => a - b);
+  const extraDevices = [...given.keys()].filter((id) => !expectedIds.has(id)).sort((a, b) => a - b);
+  if (missingDevices.length > 0 || extraDevices.length > 0) {
+    return { __typename: 'MismatchedDevices', missingDevices, extraDevices };
+  }
+  const staleDevices = expected
+    .filter((device) => {
+      const registrationId = pni ? device.pniRegistrationId : device.registrationId;
+      return given.get(device.deviceId)!.registrationId !== registrationId;
+    })
+    .map((device) => device.deviceId)
+    .sort((a, b) => a - b);
+  if (staleDevices.length > 0) return { __typename: 'StaleDevices', staleDevices };
+  return undefined;
+}
+
+/**
  * Sending one message to every device of one account (Signal's `PUT /v1/messages`), as an
  * authenticated sender: checks the device list and registration ids against the recipient's
  * account (from accounts' internal API), stores one `signal.Envelope` per device in one statement
@@ -142,6 +189,72 @@ export class SendService {
   }
 
   /**
+   * Sends `input` to `destination`: identified ({@link send}) when `auth` is a device, sealed
+   * sender ({@link sendSealed}) when there is no token and `access` is given.
+   *
+   * @throws BadUserInputError when both a token and `access` are given; UnauthenticatedError
+   *   with neither, or a rejected token; see {@link send} and {@link sendSealed}.
+   */
+  async sendAs(
+    auth: RequestAuth,
+    destination: string,
+    input: SendMessageInput,
+    access: MessageAccess | null | undefined,
+  ): Promise<SendMessageResult> {
+    if (auth.kind === 'rejected') throw new UnauthenticatedError();
+    if (auth.kind === 'device') {
+      if (access) {
+        throw new BadUserInputError('Send either an access token or access, not both', 'access');
+      }
+      return this.send(auth.device, destination, input);
+    }
+    if (!access) throw new UnauthenticatedError();
+    return this.sendSealed(destination, input, access);
+  }
+
+  /**
+   * Sends a sealed-sender message: the server does not learn the sender. The destination's
+   * unidentified access key must match `access` (constant time), unless the destination allows
+   * unrestricted unidentified access; a wrong key and an unknown destination both answer
+   * `UNAUTHENTICATED` alike. Every entry must be `UNIDENTIFIED_SENDER`. The stored envelopes carry
+   * no source; there are no sync copies (`needsSync` false) and no block check (the server cannot
+   * know who sends). Rate limit: the `inboundMessageBytes` bucket of the destination ACI, consumed
+   * with the content size, after the access check (only key holders spend it).
+   *
+   * @throws UnauthenticatedError; BadUserInputError; PayloadTooLargeError; RateLimitedError.
+   */
+  async sendSealed(
+    destination: string,
+    input: SendMessageInput,
+    access: MessageAccess,
+  ): Promise<SendMessageResult> {
+    const target = parseDestination(destination);
+    validate(input);
+    input.messages.forEach((message, i) => {
+      if (message.type !== 'UNIDENTIFIED_SENDER') {
+        throw new BadUserInputError(
+          'Sealed-sender messages must be UNIDENTIFIED_SENDER',
+          `input.messages.${i}.type`,
+        );
+      }
+    });
+    const account = await this.#options.accounts.findTarget(target.text);
+    const keyMatches = unidentifiedAccessKeyMatches(
+      account?.unidentifiedAccessKey ?? null,
+      access.unidentifiedAccessKey,
+    );
+    if (!account || !(keyMatches || account.unrestrictedUnidentifiedAccess)) {
+      throw new UnauthenticatedError('Unidentified access refused');
+    }
+    const bytes = input.messages.reduce((sum, message) => sum + message.content.length, 0);
+    await this.#options.limits.consume('inboundMessageBytes', account.aci, bytes);
+    const checked = checkDevices(account, null, target.pni, input);
+    if (checked) return checked;
+    await this.#enqueue(null, account.aci, target.text, input);
+    return { __typename: 'SendMessageSuccess', needsSync: false };
+  }
+
+  /**
    * Sends `input` to `destination` from `sender`.
    *
    * @throws BadUserInputError for a malformed destination or message list; PayloadTooLargeError
@@ -165,26 +278,8 @@ export class SendService {
       toSelf ? undefined : accounts.findTarget(sender.aci),
     ]);
     if (!account) throw new NotFoundError('No such account');
-    const expected = account.devices.filter(
-      (device) => !(account.aci === sender.aci && device.deviceId === sender.deviceId),
-    );
-    const given = new Map(input.messages.map((message) => [message.deviceId, message]));
-    const expectedIds = new Set(expected.map((device) => device.deviceId));
-    const missingDevices = [...expectedIds].filter((id) => !given.has(id)).sort((a, b) => a - b);
-    const extraDevices = [...given.keys()]
-      .filter((id) => !expectedIds.has(id))
-      .sort((a, b) => a - b);
-    if (missingDevices.length > 0 || extraDevices.length > 0) {
-      return { __typename: 'MismatchedDevices', missingDevices, extraDevices };
-    }
-    const staleDevices = expected
-      .filter((device) => {
-        const registrationId = target.pni ? device.pniRegistrationId : device.registrationId;
-        return given.get(device.deviceId)!.registrationId !== registrationId;
-      })
-      .map((device) => device.deviceId)
-      .sort((a, b) => a - b);
-    if (staleDevices.length > 0) return { __typename: 'StaleDevices', staleDevices };
+    const checked = checkDevices(account, sender, target.pni, input);
+    if (checked) return checked;
     const needsSync = toSelf ? false : (senderAccount?.devices.length ?? 1) > 1;
     const blocked =
       account.aci === sender.aci
@@ -196,7 +291,7 @@ export class SendService {
   }
 
   async #enqueue(
-    sender: AuthenticatedDevice,
+    sender: AuthenticatedDevice | null,
     destinationAci: string,
     destinationServiceId: string,
     input: SendMessageInput,
@@ -208,8 +303,7 @@ export class SendService {
       const guid = randomUUID();
       const envelope = signal.Envelope.encode({
         type: SENDABLE_TYPES[message.type]!,
-        sourceServiceId: sender.aci,
-        sourceDevice: sender.deviceId,
+        ...(sender ? { sourceServiceId: sender.aci, sourceDevice: sender.deviceId } : {}),
         destinationServiceId,
         clientTimestamp: input.timestamp,
         content: message.content,
