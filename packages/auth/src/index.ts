@@ -1,3 +1,4 @@
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 
 /** The device a request acts as, established from a verified access token. */
@@ -43,13 +44,14 @@ const ALGORITHM = 'HS256';
  * (device removal, password change) is layered on top by the accounts service.
  */
 export class TokenService {
-  readonly #key: Uint8Array;
+  /** A Node KeyObject made once: handing jose raw bytes makes it import a key on every call. */
+  readonly #key: KeyObject;
   readonly #ttlSeconds: number;
   readonly #now: () => number;
 
   constructor(options: TokenServiceOptions) {
     if (options.secret.length < 32) throw new Error('Token secret must be at least 32 characters');
-    this.#key = new TextEncoder().encode(options.secret);
+    this.#key = createSecretKey(Buffer.from(options.secret, 'utf8'));
     this.#ttlSeconds = options.ttlSeconds ?? 3600;
     this.#now = options.now ?? Date.now;
   }
