@@ -61,9 +61,11 @@ export class DeviceCredentials {
     this.#now = options.now ?? Date.now;
     const accountsUrl = options.accountsUrl;
     if (accountsUrl) {
+      let client: InternalApiClient | undefined;
       this.#lookup = async (aci, deviceId) => {
         const url = typeof accountsUrl === 'function' ? accountsUrl() : accountsUrl;
-        const client = new InternalApiClient(url, options.routerSecret);
+        client ??= url ? new InternalApiClient(url, options.routerSecret) : undefined;
+        if (!client) return null;
         const answer = await client.request<{ credentialId: string | null }>(
           'GET',
           `/devices/${aci}/${deviceId}/credential`,

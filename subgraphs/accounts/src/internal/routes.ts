@@ -1,11 +1,9 @@
 import { BadUserInputError, NotFoundError } from '@courier/errors';
 import type { Logger } from '@courier/logging';
-import { internalHandler } from '@courier/server';
+import { internalHandler, isUuid } from '@courier/server';
 import type { Router } from 'express';
 import type { AccountRepository } from '../repositories/account-repository.ts';
 import type { BlockService } from '../services/block-service.ts';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
  * Accounts' internal API for other subgraphs: `GET /internal/devices/:aci/:deviceId/credential`
@@ -26,7 +24,7 @@ export function accountsInternalRoutes(
       internalHandler(logger, async (req, res) => {
         const blocker = String(req.params['blocker']);
         const other = String(req.params['other']);
-        if (!UUID.test(blocker) || !UUID.test(other)) {
+        if (!isUuid(blocker) || !isUuid(other)) {
           throw new BadUserInputError('Malformed account id');
         }
         res.json({ blocked: await blocks.isBlocked(blocker, other) });
@@ -38,7 +36,7 @@ export function accountsInternalRoutes(
         const serviceId = String(req.params['serviceId']).toLowerCase();
         const pni = serviceId.startsWith('pni:') ? serviceId.slice(4) : undefined;
         const id = pni ?? serviceId;
-        if (!UUID.test(id)) throw new BadUserInputError('Malformed service id');
+        if (!isUuid(id)) throw new BadUserInputError('Malformed service id');
         const target = await accounts.findServiceTarget(pni ? { pni } : { aci: id });
         if (!target) throw new NotFoundError('No such account');
         res.json({
@@ -54,7 +52,7 @@ export function accountsInternalRoutes(
       internalHandler(logger, async (req, res) => {
         const aci = String(req.params['aci']);
         const deviceId = Number(req.params['deviceId']);
-        if (!UUID.test(aci) || !Number.isInteger(deviceId) || deviceId < 1 || deviceId > 127) {
+        if (!isUuid(aci) || !Number.isInteger(deviceId) || deviceId < 1 || deviceId > 127) {
           throw new BadUserInputError('Malformed device address');
         }
         res.json({ credentialId: await accounts.credentialIdOf(aci, deviceId) });

@@ -21,6 +21,7 @@ import {
   validateProfileInput,
   type SetProfileInput,
 } from './validation.ts';
+import { isUuid } from '@courier/server';
 
 /**
  * Whether `ownerAci` has blocked `callerAci`. The blocking feature provides it; a blocked caller
@@ -84,7 +85,6 @@ export interface ProfileServiceOptions {
 const DAY_MS = 86_400_000;
 /** Lifetime of an expiring profile key credential (Signal: 7 days). */
 export const PROFILE_KEY_CREDENTIAL_DAYS = 7;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ACCESS_KEY_BYTES = 16;
 const ZERO_KEY = new Uint8Array(ACCESS_KEY_BYTES);
 
@@ -278,7 +278,7 @@ export class ProfileService {
 }
 
 function parseAci(serviceId: string): string {
-  if (!UUID.test(serviceId)) {
+  if (!isUuid(serviceId.toLowerCase())) {
     throw new BadUserInputError(
       'serviceId must be an ACI (a UUID); profiles are not served for PNI service ids',
       'serviceId',

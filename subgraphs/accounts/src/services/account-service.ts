@@ -1,8 +1,7 @@
 import type { AuthenticatedDevice } from '@courier/auth';
 import { NotFoundError } from '@courier/errors';
 import type { AccountRecord, AccountRepository } from '../repositories/account-repository.ts';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { isUuid } from '@courier/server';
 
 /** Rules about reading accounts. */
 export class AccountService {
@@ -21,7 +20,7 @@ export class AccountService {
 
   /** Resolves an `Account` entity reference for the router; unknown or malformed ids give null. */
   async resolveReference(aci: string): Promise<AccountRecord | null> {
-    if (!UUID.test(aci)) return null;
+    if (!isUuid(aci.toLowerCase())) return null;
     return this.#accounts.findByAci(aci.toLowerCase());
   }
 }

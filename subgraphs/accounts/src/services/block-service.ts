@@ -1,15 +1,14 @@
 import type { AuthenticatedDevice } from '@courier/auth';
 import { BadUserInputError } from '@courier/errors';
 import type { BlockRepository } from '../repositories/block-repository.ts';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+import { isUuid } from '@courier/server';
 
 /** Most accounts one account may block. */
 export const MAX_BLOCKED_ACCOUNTS = 10_000;
 
 function checkAci(aci: string): string {
   const normalised = aci.toLowerCase();
-  if (!UUID.test(normalised)) throw new BadUserInputError('aci must be a UUID', 'aci');
+  if (!isUuid(normalised)) throw new BadUserInputError('aci must be a UUID', 'aci');
   return normalised;
 }
 

@@ -3,8 +3,7 @@ import { BadUserInputError, UnauthenticatedError } from '@courier/errors';
 import type { RateLimits } from '@courier/limits';
 import type { AccountRepository, DeviceRecord } from '../repositories/account-repository.ts';
 import { passwordMatches } from './device-password.ts';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+import { isUuid } from '@courier/server';
 
 /** An access token and its expiry. */
 export interface AccessToken {
@@ -30,7 +29,7 @@ export class SessionService {
    */
   async login(input: { aci: string; deviceId: number; password: string }): Promise<AccessToken> {
     const aci = input.aci.toLowerCase();
-    if (!UUID.test(aci)) throw new BadUserInputError('aci must be a UUID', 'aci');
+    if (!isUuid(aci)) throw new BadUserInputError('aci must be a UUID', 'aci');
     if (!Number.isInteger(input.deviceId) || input.deviceId < 1 || input.deviceId > 127) {
       throw new BadUserInputError('deviceId must be between 1 and 127', 'deviceId');
     }

@@ -3,7 +3,7 @@ import type { AuthenticatedDevice, RequestAuth } from '@courier/auth';
 import type { IdentityType } from '@courier/db';
 import { BadUserInputError, NotFoundError, UnauthenticatedError } from '@courier/errors';
 import type { RateLimits } from '@courier/limits';
-import { unidentifiedAccessKeyMatches } from '@courier/server';
+import { parseServiceId, unidentifiedAccessKeyMatches } from '@courier/server';
 import type { AccountsClient, KeyTarget } from '../clients/accounts-client.ts';
 import type { DeviceKeysRepository } from '../repositories/device-keys-repository.ts';
 import type { PreKeyRepository } from '../repositories/prekey-repository.ts';
@@ -18,7 +18,6 @@ import {
 
 /** Most one-time keys of one kind per upload (Signal's limit). */
 export const MAX_ONE_TIME_KEYS = 100;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** `setPreKeys`'s input as GraphQL delivers it. */
 export interface SetPreKeysInput {
@@ -63,13 +62,9 @@ interface ParsedServiceId {
   readonly text: string;
 }
 
-function parseServiceId(serviceId: string): ParsedServiceId {
-  const pni = /^PNI:/i.test(serviceId);
-  const uuid = (pni ? serviceId.slice(4) : serviceId).toLowerCase();
-  if (!UUID.test(uuid)) {
-    throw new BadUserInputError('serviceId must be <aci> or PNI:<pni>', 'serviceId');
-  }
-  return { identity: pni ? 'PNI' : 'ACI', uuid, text: pni ? `PNI:${uuid}` : uuid };
+function parseTargetServiceId(serviceId: string): ParsedServiceId {
+  const { kind, uuid, text } = parseServiceId(serviceId, 'serviceId');
+  return { identity: kind, uuid, text };
 }
 
 function checkDistinctIds(keys: readonly { keyId: number }[], field: string): void {
@@ -222,7 +217,7 @@ export class PreKeyService {
    * devices without a signed prekey are left out; no device left is `NOT_FOUND`.
    */
   async preKeyBundle(auth: RequestAuth, query: PreKeyBundleQuery): Promise<PreKeyBundle> {
-    const service = parseServiceId(query.serviceId);
+    const service = parseTargetServiceId(query.serviceId);
     const deviceId = query.deviceId ?? null;
     if (deviceId !== null && (!Number.isInteger(deviceId) || deviceId < 1 || deviceId > 127)) {
       throw new BadUserInputError('deviceId must be between 1 and 127', 'deviceId');

@@ -5,6 +5,7 @@ import type { EnvelopeQueueRepository } from '../repositories/envelope-queue-rep
 import type { EnvelopeEventModel } from './envelope-model.ts';
 import { drainThenLive } from './envelope-stream.ts';
 import type { ReceiptService } from './receipt-service.ts';
+import { isUuid } from '@courier/server';
 
 /** Expired envelopes deleted per statement by {@link DeliveryService.purgeExpired}. */
 const PURGE_BATCH = 1000;
@@ -13,7 +14,6 @@ const PURGE_BATCH = 1000;
 export const MAX_ACKNOWLEDGED_GUIDS = 100;
 /** Stored envelopes read per drain query. */
 const DRAIN_PAGE_SIZE = 200;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
  * Delivery: a device's subscription listens on its channel on the bus (so an envelope published
@@ -72,7 +72,7 @@ export class DeliveryService {
       throw new BadUserInputError(`At most ${MAX_ACKNOWLEDGED_GUIDS} guids per call`, 'guids');
     }
     const normalised = [...new Set(guids.map((guid) => guid.toLowerCase()))];
-    if (!normalised.every((guid) => UUID.test(guid))) {
+    if (!normalised.every((guid) => isUuid(guid))) {
       throw new BadUserInputError('guids must be UUIDs', 'guids');
     }
     const deleted = await this.#queue.deleteForDevice(device.aci, device.deviceId, normalised);

@@ -13,6 +13,7 @@ import {
   type AccountsClient,
   type AccountTarget,
   type SubgraphRuntime,
+  parseServiceId,
 } from '@courier/server';
 import type {
   EnvelopeQueueRepository,
@@ -26,7 +27,6 @@ export const MAX_CONTENT_BYTES = 96 * 1024;
 const MAX_MESSAGES = 127;
 /** How long an unacknowledged envelope is kept, by default (30 days). */
 export const DEFAULT_ENVELOPE_TTL_MS = 30 * 24 * 60 * 60 * 1000;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Envelope types a client may send (the others are the server's own, or only inside sealed sender). */
 const SENDABLE_TYPES: Readonly<Record<string, signal.Envelope.Type>> = {
@@ -82,12 +82,8 @@ export interface SendServiceOptions {
 }
 
 function parseDestination(destination: string): { pni: boolean; uuid: string; text: string } {
-  const pni = /^PNI:/i.test(destination);
-  const uuid = (pni ? destination.slice(4) : destination).toLowerCase();
-  if (!UUID.test(uuid)) {
-    throw new BadUserInputError('destination must be <aci> or PNI:<pni>', 'destination');
-  }
-  return { pni, uuid, text: pni ? `PNI:${uuid}` : uuid };
+  const { kind, uuid, text } = parseServiceId(destination, 'destination');
+  return { pni: kind === 'PNI', uuid, text };
 }
 
 function validate(input: SendMessageInput): void {
