@@ -43,7 +43,8 @@ export default defineConfig({
           name: 'e2e',
           include: ['tests/**/*.test.ts'],
           exclude: IGNORED,
-          globalSetup: GLOBAL_SETUP,
+          // Also captures every log line of the run and scans it for secrets at the end.
+          globalSetup: ['packages/testing/src/e2e-global-setup.ts'],
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },

@@ -2,6 +2,7 @@ import tls from 'node:tls';
 import { loadOrExit } from '@courier/config';
 import { createGatewayConfig } from './src/config.ts';
 import { gatewayOptionsFromEnv, loadGatewayEnv } from './src/env.ts';
+import { setUpGatewayTracing } from './src/tracing.ts';
 
 /**
  * Router configuration for the `hive-gateway` CLI, built from the same environment (`src/env.ts`)
@@ -15,4 +16,4 @@ const options = gatewayOptionsFromEnv(loadOrExit(() => loadGatewayEnv()));
 
 if (options.tls) tls.DEFAULT_MIN_VERSION = 'TLSv1.3';
 
-export const gatewayConfig = createGatewayConfig(options);
+export const gatewayConfig = createGatewayConfig(options, await setUpGatewayTracing());

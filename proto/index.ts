@@ -3,7 +3,9 @@ import type Long from 'long';
 /**
  * The generated protobuf messages (namespace `signal`): `signal.Envelope` (with
  * `signal.Envelope.Type`), `signal.ProvisioningAddress`, `signal.ProvisioningUuid`,
- * `signal.ProvisionEnvelope`, `signal.ProvisionMessage` and the `signal.ProvisioningVersion` enum.
+ * `signal.ProvisionEnvelope`, `signal.ProvisionMessage`, the `signal.ProvisioningVersion` enum, and
+ * the group messages `signal.Group`, `signal.GroupChange` (with `signal.GroupChange.Actions`),
+ * `signal.AccessControl`, `signal.Member` and `signal.GroupJoinInfo`.
  * Field numbers match Signal's, so bytes are interchangeable with Signal clients.
  *
  * 64-bit fields (`clientTimestamp`, `serverTimestamp`) are typed `number | Long`: encoding accepts

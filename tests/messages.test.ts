@@ -15,15 +15,16 @@ import {
 } from '@signalapp/libsignal-client';
 import { signal } from '@courier/proto';
 import {
+  ACKNOWLEDGE_ENVELOPES,
+  Inbox,
   PRE_KEY_BUNDLE_FIELDS,
+  type EnvelopeEvent,
   TestSignalStores,
-  createWsClient,
   expectData,
   linkTestDevice,
   postGraphQL,
   registerTestAccount,
   startPlatform,
-  subscribe,
   toLibsignalBundle,
   type GraphQLResponse,
   type Platform,
@@ -47,28 +48,10 @@ const SEALED_SEND = `mutation ($d: String!, $i: SendMessageInput!, $a: MessageAc
   } }`;
 const CERTIFICATE = `query ($n: Boolean) {
   senderCertificate(includeNumber: $n) { certificate expiresAt } }`;
-const ACK = `mutation ($g: [ID!]!) { acknowledgeEnvelopes(guids: $g) }`;
-const ENVELOPES = `subscription { envelopes { __typename ... on Envelope {
-  guid serverTimestamp type sourceServiceId sourceDevice destinationServiceId clientTimestamp
-  content urgent story ephemeral protobuf } } }`;
+const ACK = ACKNOWLEDGE_ENVELOPES;
 const BUNDLE = `mutation ($id: String!, $device: Int) {
   preKeyBundle(serviceId: $id, deviceId: $device) { ${PRE_KEY_BUNDLE_FIELDS} } }`;
 
-interface EnvelopeEvent {
-  __typename: 'Envelope' | 'QueueEmpty';
-  guid: string;
-  serverTimestamp: number;
-  type: string;
-  sourceServiceId: string | null;
-  sourceDevice: number | null;
-  destinationServiceId: string;
-  clientTimestamp: number;
-  content: string | null;
-  urgent: boolean;
-  story: boolean;
-  ephemeral: boolean;
-  protobuf: string;
-}
 interface SendResult {
   __typename: string;
   needsSync?: boolean;
@@ -86,39 +69,6 @@ interface OutgoingMessage {
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 const bytesOf = (value: string) => new Uint8Array(Buffer.from(value, 'base64'));
 const codeOf = (body: GraphQLResponse<unknown>) => body.errors?.[0]?.extensions?.['code'];
-
-/** A device's envelope subscription through the gateway. */
-class Inbox {
-  readonly #client;
-  readonly #events;
-
-  constructor(platform: Platform, token: string) {
-    this.#client = createWsClient(platform.gatewayWsUrl, { token });
-    this.#events = subscribe<{ envelopes: EnvelopeEvent }>(this.#client, ENVELOPES);
-  }
-
-  async next(): Promise<EnvelopeEvent> {
-    const result = await this.#events.next();
-    if (result.done) throw new Error('subscription ended');
-    if (result.value.errors) throw new Error(JSON.stringify(result.value.errors));
-    return result.value.data!.envelopes;
-  }
-
-  /** Reads envelopes until `QueueEmpty`: the stored ones; after it the subscription is live. */
-  async drain(): Promise<EnvelopeEvent[]> {
-    const envelopes: EnvelopeEvent[] = [];
-    for (;;) {
-      const event = await this.next();
-      if (event.__typename === 'QueueEmpty') return envelopes;
-      envelopes.push(event);
-    }
-  }
-
-  async close(): Promise<void> {
-    await this.#events.return?.();
-    await this.#client.dispose();
-  }
-}
 
 describe('messages through the gateway', () => {
   let platform: Platform;
@@ -186,7 +136,7 @@ describe('messages through the gateway', () => {
     const bobAddress = ProtocolAddress.new(bob.aci, 1);
 
     const timestamp = Date.now();
-    const bobInbox = new Inbox(platform, bob.token);
+    const bobInbox = new Inbox(platform.gatewayWsUrl, bob.token);
     try {
       expect(await bobInbox.drain()).toEqual([]);
 
@@ -288,7 +238,7 @@ describe('messages through the gateway', () => {
     // then Bob's two replies.
     expect(await stored({ destinationAci: alice.aci })).toBe(3);
 
-    const aliceInbox = new Inbox(platform, alice.token);
+    const aliceInbox = new Inbox(platform.gatewayWsUrl, alice.token);
     try {
       const [receipt, ...drained] = await aliceInbox.drain();
       expect(receipt).toMatchObject({
@@ -384,7 +334,7 @@ describe('messages through the gateway', () => {
     const contents = Array.from({ length: count }, () => opaque(bob));
     // Half are stored before Bob connects; the rest race with his subscription's drain.
     for (const message of contents.slice(0, count / 2)) await send(alice, bob.aci, [message]);
-    const inbox = new Inbox(platform, bob.token);
+    const inbox = new Inbox(platform.gatewayWsUrl, bob.token);
     try {
       const sending = Promise.all(
         contents.slice(count / 2).map((message) => send(alice, bob.aci, [message])),
@@ -430,7 +380,7 @@ describe('messages through the gateway', () => {
     const block = (mutation: string) =>
       gql(`mutation ($a: ID!) { ${mutation}(aci: $a) }`, { a: alice.aci }, bob.token);
     expect((await block('blockAccount')).errors).toBeUndefined();
-    const bobInbox = new Inbox(platform, bob.token);
+    const bobInbox = new Inbox(platform.gatewayWsUrl, bob.token);
     try {
       expect(await bobInbox.drain()).toEqual([]);
       expect((await send(alice, bob.aci, [opaque(bob)])).__typename).toBe('SendMessageSuccess');
@@ -468,7 +418,7 @@ describe('messages through the gateway', () => {
       __typename: 'SendMessageSuccess',
       needsSync: true,
     });
-    const inbox = new Inbox(platform, linked.token);
+    const inbox = new Inbox(platform.gatewayWsUrl, linked.token);
     try {
       const [copy] = await inbox.drain();
       expect(copy).toMatchObject({ sourceServiceId: carol.aci, sourceDevice: 1 });
@@ -597,7 +547,7 @@ describe('messages through the gateway', () => {
     expect(storedEnvelope.sourceServiceId).toBe('');
     expect(storedEnvelope.sourceDevice).toBe(0);
 
-    const bobInbox = new Inbox(platform, bob.token);
+    const bobInbox = new Inbox(platform.gatewayWsUrl, bob.token);
     try {
       const [received] = await bobInbox.drain();
       expect(received).toMatchObject({
@@ -655,7 +605,7 @@ describe('messages through the gateway', () => {
     const linked = await linkTestDevice(platform, carol);
     const timestamp = Date.now() - 5000;
     await send(carol, dave.aci, [opaque(dave)], { timestamp });
-    const linkedInbox = new Inbox(platform, linked.token);
+    const linkedInbox = new Inbox(platform.gatewayWsUrl, linked.token);
     try {
       expect(await linkedInbox.drain()).toEqual([]);
       const row = await platform.runtime.prisma.queuedEnvelope.findFirstOrThrow({

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { signal } from '@courier/proto';
 import {
   createWsClient,
@@ -75,25 +74,30 @@ describe('the federated platform', () => {
       const first = await events.next();
       expect(first.value?.data?.envelopes).toEqual({ __typename: 'QueueEmpty', empty: true });
 
-      const guid = randomUUID();
       const content = new Uint8Array([1, 2, 3, 250, 251, 252]);
-      const envelope = signal.Envelope.encode({
-        type: signal.Envelope.Type.CIPHERTEXT,
-        destinationServiceId: alice.aci,
-        clientTimestamp: 1_764_000_000_000,
-        serverTimestamp: Date.now(),
-        serverGuid: guid,
-        content,
-      }).finish();
       const second = platform.messages[1]!;
       expect(second.url).not.toBe(platform.subgraphs.messages.url);
-      await second.delivery.deliver(alice.aci, 1, envelope);
+      await second.outbox.enqueue(
+        [
+          {
+            destinationAci: alice.aci,
+            destinationDeviceId: 1,
+            fields: {
+              type: signal.Envelope.Type.CIPHERTEXT,
+              destinationServiceId: alice.aci,
+              clientTimestamp: 1_764_000_000_000,
+              content,
+            },
+          },
+        ],
+        false,
+      );
 
       const next = await events.next();
       expect(next.value?.errors).toBeUndefined();
       expect(next.value?.data?.envelopes).toEqual({
         __typename: 'Envelope',
-        guid,
+        guid: expect.any(String),
         content: Buffer.from(content).toString('base64'),
         clientTimestamp: 1_764_000_000_000,
         type: 'CIPHERTEXT',

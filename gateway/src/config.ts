@@ -4,9 +4,10 @@ import {
   type GatewayCLIConfig,
   type GatewayConfigSupergraph,
 } from '@graphql-hive/gateway';
-import { allowedOrigins, corsOption, useVaryOrigin } from './cors.ts';
+import { corsOption, useVaryOrigin } from './cors.ts';
 import { createMaskError, INTERNAL_MESSAGE, useValidationErrorCode } from './errors.ts';
 import { operationLimitPlugins, useRequestSizeLimit } from './limits.ts';
+import { gatewayMetricsPlugins } from './metrics.ts';
 import { hiveLoggerFromPino } from './logger.ts';
 import {
   resolveGatewayOptions,
@@ -16,6 +17,7 @@ import {
 import { propagateHeaders, transportEntries } from './propagation.ts';
 import { HEALTHCHECK_ENDPOINT, READINESS_ENDPOINT, useSubgraphReadiness } from './readiness.ts';
 import { subgraphLocations } from './subgraphs.ts';
+import type { GatewayTracingPlugin } from './tracing.ts';
 
 /** Path of the GraphQL endpoint, for HTTP, SSE and graphql-ws alike. */
 export const GRAPHQL_ENDPOINT = '/graphql';
@@ -26,7 +28,10 @@ export const GRAPHQL_ENDPOINT = '/graphql';
  * graphql-ws, CORS, limits, error masking, probes), used by `gateway.config.ts` (the
  * `hive-gateway` CLI) and by {@link createGateway} alike.
  */
-export function createRuntimeConfig(options: ResolvedGatewayOptions): GatewayConfigSupergraph {
+export function createRuntimeConfig(
+  options: ResolvedGatewayOptions,
+  tracing?: GatewayTracingPlugin,
+): GatewayConfigSupergraph {
   const { production, routerSecret } = options;
   const locations = subgraphLocations(options.supergraphSdl, options.subgraphUrls);
   return {
@@ -36,7 +41,7 @@ export function createRuntimeConfig(options: ResolvedGatewayOptions): GatewayCon
     graphqlEndpoint: GRAPHQL_ENDPOINT,
     healthCheckEndpoint: HEALTHCHECK_ENDPOINT,
     readinessCheckEndpoint: READINESS_ENDPOINT,
-    cors: corsOption(allowedOrigins(options.corsOrigins)),
+    cors: corsOption(options.allowedOrigins),
     graphiql: !production,
     landingPage: !production,
     disableIntrospection: production ? {} : undefined,
@@ -49,13 +54,19 @@ export function createRuntimeConfig(options: ResolvedGatewayOptions): GatewayCon
     subgraphErrors: production ? { subgraphNameProp: false } : undefined,
     executionCancellation: true,
     logging: options.logger ? hiveLoggerFromPino(options.logger) : undefined,
-    plugins: () => [
+    plugins: (context) => [
+      ...(tracing ? [tracing(context)] : []),
       useRequestSizeLimit(options.maxRequestBytes),
       useValidationErrorCode(),
       ...operationLimitPlugins(options),
       ...(production ? [blockFieldSuggestionsPlugin()] : []),
       useVaryOrigin(),
       useSubgraphReadiness({ locations, routerSecret, timeoutMs: options.readinessTimeoutMs }),
+      ...gatewayMetricsPlugins(
+        { routerSecret, metricsToken: options.metricsToken },
+        context,
+        options.extraMetrics,
+      ),
     ],
   };
 }
@@ -65,10 +76,13 @@ export function createRuntimeConfig(options: ResolvedGatewayOptions): GatewayCon
  * runtime configuration plus where to listen and the TLS files. The CLI cannot set a minimum TLS
  * version; `gateway.config.ts` raises Node's default to TLS 1.3 when TLS is on.
  */
-export function createGatewayConfig(options: GatewayOptions): GatewayCLIConfig {
+export function createGatewayConfig(
+  options: GatewayOptions,
+  tracing?: GatewayTracingPlugin,
+): GatewayCLIConfig {
   const resolved = resolveGatewayOptions(options);
   return defineConfig({
-    ...createRuntimeConfig(resolved),
+    ...createRuntimeConfig(resolved, tracing),
     host: resolved.host,
     port: resolved.port,
     sslCredentials: resolved.tls

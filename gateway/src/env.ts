@@ -1,6 +1,14 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { commaList, commonEnv, parseEnv, port, routerSecretEnv, z } from '@courier/config';
+import {
+  commaList,
+  commonEnv,
+  metricsEnv,
+  parseEnv,
+  port,
+  routerSecretEnv,
+  z,
+} from '@courier/config';
 import { DEFAULT_SUPERGRAPH_PATH, GATEWAY_DEFAULT_PORT, SUBGRAPH_NAMES } from '@courier/schema';
 import { GATEWAY_DEFAULTS, type GatewayOptions } from './options.ts';
 
@@ -42,6 +50,7 @@ export const gatewayEnv = commonEnv
     GATEWAY_MAX_ALIASES: limit(GATEWAY_DEFAULTS.maxAliases),
     GATEWAY_MAX_TOKENS: limit(GATEWAY_DEFAULTS.maxTokens),
     GATEWAY_MAX_REQUEST_BYTES: limit(GATEWAY_DEFAULTS.maxRequestBytes),
+    ...metricsEnv.shape,
     ...subgraphUrlVariables,
   })
   .refine((env) => (env.TLS_CERT_FILE === undefined) === (env.TLS_KEY_FILE === undefined), {
@@ -75,6 +84,8 @@ export function gatewayOptionsFromEnv(env: GatewayEnv): GatewayOptions {
     maxAliases: env.GATEWAY_MAX_ALIASES,
     maxTokens: env.GATEWAY_MAX_TOKENS,
     maxRequestBytes: env.GATEWAY_MAX_REQUEST_BYTES,
+    ...(env.METRICS_TOKEN === undefined ? {} : { metricsToken: env.METRICS_TOKEN }),
+    ...(env.LIVE_CONFIG_FILE === undefined ? {} : { liveConfigFile: env.LIVE_CONFIG_FILE }),
   };
 }
 

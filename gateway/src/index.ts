@@ -1,4 +1,4 @@
-import { loadOrExit } from '@courier/config';
+import { drainOnSignals, loadOrExit } from '@courier/config';
 import { createLogger } from '@courier/logging';
 import { gatewayOptionsFromEnv, loadGatewayEnv } from './env.ts';
 import { createGateway } from './server.ts';
@@ -16,13 +16,7 @@ logger.info(
   `Courier gateway listening on ${gateway.url}`,
 );
 
-let stopping = false;
-async function stop(signal: NodeJS.Signals): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  logger.info({ signal }, 'stopping the gateway');
-  await gateway.close();
-  process.exit(0);
-}
-process.once('SIGTERM', (signal) => void stop(signal));
-process.once('SIGINT', (signal) => void stop(signal));
+drainOnSignals(logger, gateway, {
+  drainDelayMs: env.SHUTDOWN_DRAIN_DELAY_MS,
+  timeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+});

@@ -1,14 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { DEFAULT_SUPERGRAPH_PATH } from '@courier/schema';
+import { allowedOrigins } from './cors.ts';
 import type { PinoLikeLogger } from './logger.ts';
 
-/** Certificate and key files (PEM) for serving HTTPS and WSS. */
-export interface TlsFiles {
-  /** Path of the certificate chain, PEM. */
-  certFile: string;
-  /** Path of the private key, PEM. */
-  keyFile: string;
-}
+import type { TlsFiles } from '@courier/config';
+
+export type { TlsFiles } from '@courier/config';
 
 /** Options of the Courier router; see {@link createGateway} and {@link createGatewayConfig}. */
 export interface GatewayOptions {
@@ -86,10 +83,40 @@ export interface GatewayOptions {
    */
   readinessTimeoutMs?: number;
   /**
+   * How long `close()` lets in-flight HTTP requests (SSE streams included) finish before it cuts
+   * them, in milliseconds.
+   * @default 10000
+   */
+  shutdownGraceMs?: number;
+  /**
+   * Bearer token Prometheus presents to scrape `/metrics` (`Authorization: Bearer <token>`);
+   * the router secret header (`x-router-secret`) opens it too. At least 32 characters.
+   * @default undefined (only the router secret opens `/metrics`)
+   */
+  metricsToken?: string;
+  /**
+   * More Prometheus registries to serve on the gateway's `/metrics` (embedded mode: the
+   * subgraphs' process registry, so that one scrape sees everything). The gateway then leaves
+   * process metrics to them.
+   * @default []
+   */
+  extraMetrics?: readonly MetricsSource[];
+  /**
+   * A live configuration file (JSON: `corsOrigins`, `logLevel`), applied at start and on every
+   * change without a restart; its `corsOrigins` replace {@link corsOrigins}.
+   * @default undefined
+   */
+  liveConfigFile?: string;
+  /**
    * A pino (or pino-compatible) logger the gateway writes to.
    * @default Hive Gateway's console logger at level `info`
    */
   logger?: PinoLikeLogger;
+}
+
+/** A Prometheus registry (prom-client `Registry`) whose text exposition the gateway serves. */
+export interface MetricsSource {
+  metrics(): Promise<string>;
 }
 
 /** The defaults of {@link GatewayOptions}. */
@@ -102,6 +129,7 @@ export const GATEWAY_DEFAULTS = {
   maxTokens: 2000,
   maxRequestBytes: 1_310_720,
   readinessTimeoutMs: 2000,
+  shutdownGraceMs: 10_000,
 } as const;
 
 /** Origin of Apollo Sandbox / Apollo Studio Explorer, always allowed by CORS. */
@@ -109,9 +137,26 @@ export const APOLLO_STUDIO_ORIGIN = 'https://studio.apollographql.com';
 
 /** {@link GatewayOptions} with every default applied and the supergraph read. */
 export interface ResolvedGatewayOptions extends Required<
-  Omit<GatewayOptions, 'supergraphPath' | 'tls' | 'logger' | 'subgraphUrls'>
+  Omit<
+    GatewayOptions,
+    | 'supergraphPath'
+    | 'tls'
+    | 'logger'
+    | 'subgraphUrls'
+    | 'metricsToken'
+    | 'extraMetrics'
+    | 'liveConfigFile'
+  >
 > {
+  metricsToken: string | undefined;
+  extraMetrics: readonly MetricsSource[];
   subgraphUrls: Readonly<Record<string, string>>;
+  /**
+   * The origins CORS and WebSocket upgrades allow (Apollo Sandbox and `corsOrigins`), one set
+   * that the live configuration updates in place.
+   */
+  allowedOrigins: Set<string>;
+  liveConfigFile: string | undefined;
   tls: TlsFiles | undefined;
   logger: PinoLikeLogger | undefined;
 }
@@ -134,8 +179,12 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
       readFileSync(options.supergraphPath ?? DEFAULT_SUPERGRAPH_PATH, 'utf8'),
     subgraphUrls,
     corsOrigins: [...(options.corsOrigins ?? [])],
+    allowedOrigins: new Set(allowedOrigins(options.corsOrigins ?? [])),
+    liveConfigFile: options.liveConfigFile,
     tls: options.tls,
     logger: options.logger,
+    metricsToken: options.metricsToken,
+    extraMetrics: options.extraMetrics ?? [],
   };
   for (const key of ['maxDepth', 'maxAliases', 'maxTokens', 'maxRequestBytes'] as const) {
     if (!Number.isInteger(resolved[key]) || resolved[key] < 1) {

@@ -1,6 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+} from 'node:http';
+import { createServer as createHttpsServer, Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import {
   createGatewayRuntime,
@@ -8,12 +12,30 @@ import {
   type GatewayRuntime,
 } from '@graphql-hive/gateway';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { createRuntimeConfig, GRAPHQL_ENDPOINT } from './config.ts';
 import { allowedOrigins, webSocketOriginAllowed } from './cors.ts';
-import { resolveGatewayOptions, type GatewayOptions } from './options.ts';
+import {
+  LiveConfigFile,
+  reloadTlsOnChange,
+  tlsServerOptions,
+  type LiveConfig,
+} from '@courier/config';
+import { READINESS_ENDPOINT } from './readiness.ts';
+import {
+  resolveGatewayOptions,
+  type GatewayOptions,
+  type ResolvedGatewayOptions,
+} from './options.ts';
+import { setUpGatewayTracing } from './tracing.ts';
 
-export { GATEWAY_DEFAULTS, type GatewayOptions, type TlsFiles } from './options.ts';
+export {
+  GATEWAY_DEFAULTS,
+  type GatewayOptions,
+  type MetricsSource,
+  type TlsFiles,
+} from './options.ts';
+import type { PinoLikeLogger } from './logger.ts';
 export type { PinoLikeLogger } from './logger.ts';
 
 /** A running gateway, from {@link createGateway}. */
@@ -22,7 +44,16 @@ export interface RunningGateway {
   url: string;
   /** GraphQL endpoint for graphql-ws: `ws(s)://host:port/graphql`. */
   wsUrl: string;
-  /** Closes the WebSocket server, the HTTP(S) server and the gateway runtime. Idempotent. */
+  /**
+   * First step of a graceful stop: `/readiness` answers 503 from now on, so load balancers take
+   * the gateway out, while it still serves everything. Idempotent.
+   */
+  drain(): void;
+  /**
+   * Graceful stop (idempotent): `/readiness` answers 503 at once, no new connection is
+   * accepted, graphql-ws clients are told to go elsewhere (close 1001), in-flight HTTP requests
+   * get `shutdownGraceMs` to finish, then the gateway runtime is disposed.
+   */
   close(): Promise<void>;
 }
 
@@ -56,6 +87,33 @@ function listen(server: Server, port: number, host: string): Promise<AddressInfo
   });
 }
 
+/** Message types a graphql-ws client may send (graphql-transport-ws protocol). */
+const CLIENT_MESSAGE_TYPES = new Set(['connection_init', 'ping', 'pong', 'subscribe', 'complete']);
+
+/**
+ * Closes the socket with 4400 (Bad Request) on a well-formed message whose type only a server
+ * sends (`next`, `error`, `connection_ack`): graphql-ws treats those as its own internal error,
+ * answering 4500 and writing to `console.error`, so any client could cause both at will.
+ */
+function refuseServerMessageTypes(ws: WebSocket): void {
+  const emit = ws.emit.bind(ws);
+  ws.emit = ((event: string | symbol, ...args: unknown[]): boolean => {
+    if (event === 'message') {
+      let type: unknown;
+      try {
+        type = (JSON.parse(String(args[0])) as { type?: unknown } | null)?.type;
+      } catch {
+        type = undefined;
+      }
+      if (typeof type === 'string' && !CLIENT_MESSAGE_TYPES.has(type)) {
+        ws.close(4400, 'Invalid message received');
+        return true;
+      }
+    }
+    return emit(event, ...args);
+  }) as WebSocket['emit'];
+}
+
 /**
  * Serves graphql-ws on `server` at the GraphQL path, through the gateway runtime (so limits,
  * error masking and header propagation apply as on HTTP). Upgrades from foreign browser origins
@@ -74,7 +132,10 @@ function serveGraphqlWs(
     } else if (!webSocketOriginAllowed(req.headers.origin, req.headers.host, origins)) {
       refuseUpgrade(socket, '403 Forbidden');
     } else {
-      wsServer.handleUpgrade(req, socket, head, (ws) => wsServer.emit('connection', ws, req));
+      wsServer.handleUpgrade(req, socket, head, (ws) => {
+        refuseServerMessageTypes(ws);
+        wsServer.emit('connection', ws, req);
+      });
     }
   });
   const graphqlWs = useServer(
@@ -99,10 +160,39 @@ function serveGraphqlWs(
   };
 }
 
+/**
+ * Stops accepting connections and lets in-flight requests finish (idle keep-alive connections
+ * close at once); after `graceMs` the rest are cut.
+ */
+async function stopAccepting(server: Server, graceMs: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const fuse = setTimeout(() => server.closeAllConnections(), graceMs);
+  await closed;
+  clearTimeout(fuse);
+}
+
 async function closeServer(server: Server): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeAllConnections();
   await closed;
+}
+
+const SILENT_LIVE_CONFIG_LOGGER = { info: () => undefined, error: () => undefined };
+
+/**
+ * How the gateway applies its live configuration: `corsOrigins` replace the allowed origins in
+ * place (Apollo Sandbox stays), and the logger's level follows `logLevel` (back to its start-up
+ * level when the file drops it).
+ */
+function liveConfigApplier(resolved: ResolvedGatewayOptions, logger: PinoLikeLogger | undefined) {
+  const startLevel = logger?.level;
+  return (config: LiveConfig) => {
+    const origins = allowedOrigins(config.corsOrigins ?? resolved.corsOrigins);
+    resolved.allowedOrigins.clear();
+    for (const origin of origins) resolved.allowedOrigins.add(origin);
+    if (logger && startLevel !== undefined) logger.level = config.logLevel ?? startLevel;
+  };
 }
 
 /**
@@ -112,27 +202,41 @@ async function closeServer(server: Server): Promise<void> {
  */
 export async function createGateway(options: GatewayOptions): Promise<RunningGateway> {
   const resolved = resolveGatewayOptions(options);
-  const runtime = createGatewayRuntime(createRuntimeConfig(resolved));
+  const tracing = await setUpGatewayTracing({ logger: resolved.logger });
+  const runtime = createGatewayRuntime(createRuntimeConfig(resolved, tracing));
   let server: Server | undefined;
+  let tlsReload: { close(): void } | undefined;
+  let draining = false;
+  const liveConfig = resolved.liveConfigFile
+    ? new LiveConfigFile(
+        resolved.liveConfigFile,
+        liveConfigApplier(resolved, options.logger),
+        options.logger ?? SILENT_LIVE_CONFIG_LOGGER,
+      )
+    : undefined;
   let graphqlWs: { close(): Promise<void> } | undefined;
   try {
     await runtime.getSchema();
+    await liveConfig?.start();
+    const handler: RequestListener = (req, res) => {
+      if (draining && req.url?.split('?')[0] === READINESS_ENDPOINT) {
+        res.writeHead(503, { 'content-type': 'application/json; charset=utf-8' });
+        res.end(JSON.stringify({ ready: false, draining: true }));
+        return;
+      }
+      void runtime(req, res);
+    };
     server = resolved.tls
-      ? createHttpsServer(
-          {
-            cert: readFileSync(resolved.tls.certFile),
-            key: readFileSync(resolved.tls.keyFile),
-            minVersion: 'TLSv1.3',
-          },
-          runtime,
-        )
-      : createHttpServer(runtime);
-    graphqlWs = serveGraphqlWs(
-      server,
-      runtime,
-      allowedOrigins(resolved.corsOrigins),
-      resolved.maxRequestBytes,
-    );
+      ? createHttpsServer(tlsServerOptions(resolved.tls), handler)
+      : createHttpServer(handler);
+    if (resolved.tls && server instanceof HttpsServer) {
+      tlsReload = reloadTlsOnChange(
+        server,
+        resolved.tls,
+        options.logger ?? SILENT_LIVE_CONFIG_LOGGER,
+      );
+    }
+    graphqlWs = serveGraphqlWs(server, runtime, resolved.allowedOrigins, resolved.maxRequestBytes);
     const address = await listen(server, resolved.port, resolved.host);
     const secure = resolved.tls !== undefined;
     const authority = `${urlHost(resolved.host)}:${address.port}`;
@@ -141,16 +245,25 @@ export async function createGateway(options: GatewayOptions): Promise<RunningGat
     return {
       url: `${secure ? 'https' : 'http'}://${authority}${GRAPHQL_ENDPOINT}`,
       wsUrl: `${secure ? 'wss' : 'ws'}://${authority}${GRAPHQL_ENDPOINT}`,
+      drain() {
+        draining = true;
+      },
       close() {
+        draining = true;
         closing ??= (async () => {
+          liveConfig?.close();
+          tlsReload?.close();
+          const stopped = stopAccepting(httpServer, resolved.shutdownGraceMs);
           await webSockets.close();
-          await closeServer(httpServer);
+          await stopped;
           await runtime.dispose();
         })();
         return closing;
       },
     };
   } catch (error) {
+    liveConfig?.close();
+    tlsReload?.close();
     await graphqlWs?.close();
     if (server?.listening) await closeServer(server);
     await runtime.dispose();

@@ -68,6 +68,24 @@ describe('RedisBus', () => {
     expect(received.every((message) => !Buffer.isBuffer(message))).toBe(true);
   });
 
+  it('keeps order when many publishes leave in one turn (auto-pipelined)', async () => {
+    const prefix = uniquePrefix();
+    await using a = newBus(prefix);
+    await using b = newBus(prefix);
+    const first = new Collector();
+    const second = new Collector();
+    await b.subscribe('one', first.handler);
+    await b.subscribe('two', second.handler);
+    const count = 500;
+    await Promise.all(
+      Array.from({ length: count }, (_, i) => a.publish(i % 2 ? 'two' : 'one', text(String(i)))),
+    );
+    const odd = Array.from({ length: count / 2 }, (_, i) => String(2 * i + 1));
+    const even = Array.from({ length: count / 2 }, (_, i) => String(2 * i));
+    expect((await first.until(count / 2)).map(decode)).toEqual(even);
+    expect((await second.until(count / 2)).map(decode)).toEqual(odd);
+  });
+
   it('holds one Redis subscription per channel and releases it with the last handler', async () => {
     const prefix = uniquePrefix();
     await using a = newBus(prefix);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { openSealedEnv } from './secrets.ts';
 
 export { z };
 
@@ -17,13 +18,20 @@ export class ConfigError extends Error {
 /**
  * Parses environment variables with a zod model. Every problem is collected into one
  * {@link ConfigError} whose message names each variable and why it is wrong, so an operator
- * fixes them all in one go instead of one restart per mistake.
+ * fixes them all in one go instead of one restart per mistake. Sealed `enc:` values are opened
+ * first with the master key (see `openSealedEnv`), so every process decrypts them at start.
  */
 export function parseEnv<T extends z.ZodType>(
   model: T,
   env: NodeJS.ProcessEnv = process.env,
 ): z.output<T> {
-  const result = model.safeParse(env);
+  const opened = openSealedEnv(env);
+  if (opened.problems.length > 0) {
+    throw new ConfigError(`Invalid configuration:\n  ${opened.problems.join('\n  ')}`, [
+      ...opened.problems,
+    ]);
+  }
+  const result = model.safeParse(opened.env);
   if (result.success) return result.data;
   const problems = result.error.issues.map(
     (issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`,
@@ -67,11 +75,34 @@ export const commaList = z.string().transform((value) =>
 export const commonEnv = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Longest a SIGTERM'd process may take to stop before it exits anyway (ms). */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1000).max(300_000).default(15_000),
+  /**
+   * After SIGTERM, how long readiness fails before the process stops accepting (ms), so load
+   * balancers stop routing to it first. Set it to about the readiness probe period.
+   */
+  SHUTDOWN_DRAIN_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(0),
+  /**
+   * A JSON file of settings that change without a restart (log level, rate limits, CORS
+   * origins); see `liveConfigSchema`.
+   */
+  LIVE_CONFIG_FILE: z.string().min(1).optional(),
 });
 
 /** The shared secret the gateway adds to every subgraph request; subgraphs refuse requests without it. */
 export const routerSecretEnv = z.object({
   ROUTER_SECRET: z.string().min(32, 'must be at least 32 characters'),
+});
+
+/**
+ * Bearer token that opens `/metrics` on the gateway and the subgraphs for Prometheus; empty or
+ * unset: only the router secret header opens it.
+ */
+export const metricsEnv = z.object({
+  METRICS_TOKEN: z
+    .union([z.literal(''), z.string().min(32, 'must be at least 32 characters')])
+    .optional()
+    .transform((token) => token || undefined),
 });
 
 /** PostgreSQL connection. */
@@ -88,5 +119,14 @@ export const redisEnv = z.object({
 /** Access-token signing. */
 export const authEnv = z.object({
   TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters'),
+  /** Earlier signing keys (comma-separated), still verified until removed: key rotation. */
+  TOKEN_SECRETS_PREVIOUS: commaList
+    .pipe(z.array(z.string().min(32, 'every key must be at least 32 characters')))
+    .default([]),
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().positive().default(3600),
 });
+
+export * from './shutdown.ts';
+export * from './live-config.ts';
+export * from './tls.ts';
+export * from './secrets.ts';

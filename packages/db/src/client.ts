@@ -1,4 +1,5 @@
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 
 import { PrismaClient } from './generated/client.ts';
 import { parseDatabaseUrl } from './url.ts';
@@ -12,6 +13,15 @@ export interface PrismaClientOptions {
   readonly poolSize?: number;
 }
 
+/** Connection counts of a client's pool (node-postgres `Pool` fields). */
+export interface DatabasePoolStats {
+  readonly totalCount: number;
+  readonly idleCount: number;
+  readonly waitingCount: number;
+}
+
+const pools = new WeakMap<PrismaClient, pg.Pool>();
+
 /**
  * Creates a Prisma client on `databaseUrl` through `@prisma/adapter-pg` (Prisma 7 has no built-in
  * driver). The URL is parsed into a pg config; its `?schema=` goes to the adapter, which would
@@ -23,6 +33,24 @@ export function createPrismaClient(
 ): PrismaClient {
   const { config, schema, connectionLimit } = parseDatabaseUrl(databaseUrl);
   const max = options.poolSize ?? connectionLimit;
-  const adapter = new PrismaPg(max === undefined ? config : { ...config, max }, { schema });
-  return new PrismaClient({ adapter });
+  const pool = new pg.Pool(max === undefined ? config : { ...config, max });
+  const adapter = new PrismaPg(pool, { schema, disposeExternalPool: true });
+  const client = new PrismaClient({ adapter });
+  pools.set(client, pool);
+  return client;
+}
+
+/**
+ * The connection counts of the pool of a client made by {@link createPrismaClient} (metrics),
+ * undefined for other clients. Reading them costs nothing.
+ */
+export function databasePoolStats(client: PrismaClient): DatabasePoolStats | undefined {
+  const pool = pools.get(client);
+  return (
+    pool && {
+      totalCount: pool.totalCount,
+      idleCount: pool.idleCount,
+      waitingCount: pool.waitingCount,
+    }
+  );
 }

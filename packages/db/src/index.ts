@@ -4,7 +4,12 @@
  *
  * @packageDocumentation
  */
-export { createPrismaClient, type PrismaClientOptions } from './client.ts';
+export {
+  createPrismaClient,
+  databasePoolStats,
+  type DatabasePoolStats,
+  type PrismaClientOptions,
+} from './client.ts';
 export { createDatabase, dropDatabase, type CreateDatabaseOptions } from './databases.ts';
 export { migrateDatabase, prismaConfigPath } from './migrate.ts';
 export { databaseUrlFor, parseDatabaseUrl, type ParsedDatabaseUrl } from './url.ts';

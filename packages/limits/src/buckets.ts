@@ -70,6 +70,15 @@ export const BUCKETS = {
   profile: { capacity: 4320, periodSeconds: 20, failOpen: true },
   /** Attachment upload forms; key: caller ACI. Signal: 50 / 1.2 s. */
   attachmentCreate: { capacity: 50, periodSeconds: 1.2, failOpen: true },
+  /**
+   * Bytes of attachment upload forms (consume the declared upload length); key: caller ACI.
+   * Signal: a 1 GiB budget refilling at 1 MiB/s.
+   */
+  attachmentBytes: {
+    capacity: 1024 * 1024 * 1024,
+    periodSeconds: 1 / (1024 * 1024),
+    failOpen: true,
+  },
   /** Link-device codes; key: account ACI. Signal: 6 / 2 min. */
   allocateDevice: { capacity: 6, periodSeconds: 2 * MINUTE, failOpen: false },
   /** Linking a new device with a code; key: number or ACI. Signal: 6 / 2 min. */

@@ -176,3 +176,22 @@ describe('createRateLimits (memory)', () => {
     expect(() => createRateLimits()).not.toThrow();
   });
 });
+
+describe('RateLimits.setOverrides (live configuration)', () => {
+  it('applies new bucket shapes from the next request, all or nothing', async () => {
+    const clock = manualClock();
+    const limits = createRateLimits({ now: clock.now });
+    expect(await admitted(limits, 'login', 'device', 3)).toBe(3);
+    limits.setOverrides({ login: { capacity: 1 } });
+    expect(limits.config('login').capacity).toBe(1);
+    expect(await admitted(limits, 'login', 'other', 3)).toBe(1);
+    expect(() => limits.setOverrides({ login: { capacity: 5 }, nope: {} } as never)).toThrow(
+      RangeError,
+    );
+    expect(() => limits.setOverrides({ login: { capacity: 0 } })).toThrow(RangeError);
+    expect(limits.config('login').capacity).toBe(1);
+    limits.setOverrides({});
+    expect(limits.config('login')).toEqual(BUCKETS.login);
+    expect(await admitted(limits, 'login', 'third', 3)).toBe(3);
+  });
+});

@@ -31,6 +31,8 @@ export interface CreateRateLimitsOptions {
    * @default Date.now
    */
   readonly now?: () => number;
+  /** Called with the bucket's name whenever a request is refused (metrics). */
+  readonly onRejected?: (bucket: BucketName) => void;
 }
 
 /** Named leaky-bucket rate limits (see {@link BUCKETS}). */
@@ -48,6 +50,14 @@ export interface RateLimits {
   reset(bucket: BucketName, key: string): Promise<void>;
   /** The effective configuration of a bucket (defaults with overrides applied). */
   config(bucket: BucketName): BucketConfig;
+  /**
+   * Replaces the overrides (live configuration): every bucket takes its default with the new
+   * override applied, from the next `consume` on. Buckets whose shape did not change keep their
+   * limiter. All or nothing: an unknown bucket or an invalid value throws and changes nothing.
+   *
+   * @throws RangeError as {@link createRateLimits} for invalid overrides.
+   */
+  setOverrides(overrides: Partial<Record<BucketName, BucketOverride>>): void;
 }
 
 /**
@@ -74,25 +84,22 @@ export interface RateLimits {
  */
 export function createRateLimits(options: CreateRateLimitsOptions = {}): RateLimits {
   const keyPrefix = options.keyPrefix ?? 'courier:limits:';
-  for (const name of Object.keys(options.overrides ?? {})) {
-    if (!Object.hasOwn(BUCKETS, name)) throw new RangeError(`Unknown rate-limit bucket "${name}"`);
-  }
   const configs = new Map<BucketName, BucketConfig>();
   const limiters = new Map<BucketName, RateLimiterAbstract>();
   const insurance = new Map<BucketName, MemoryLeakyBucketLimiter>();
 
-  for (const bucket of BUCKET_NAMES) {
-    const config = resolveConfig(bucket, options.overrides?.[bucket]);
-    configs.set(bucket, config);
+  const build = (bucket: BucketName, config: BucketConfig) => {
     const shape = {
       keyPrefix: `${keyPrefix}${bucket}`,
       points: config.capacity,
       duration: config.capacity * config.periodSeconds,
     };
     const inMemory = () => new MemoryLeakyBucketLimiter({ ...shape, now: options.now ?? Date.now });
+    configs.set(bucket, config);
+    insurance.delete(bucket);
     if (!options.redis) {
       limiters.set(bucket, inMemory());
-      continue;
+      return;
     }
     const fallback = config.failOpen ? inMemory() : undefined;
     if (fallback) insurance.set(bucket, fallback);
@@ -105,7 +112,18 @@ export function createRateLimits(options: CreateRateLimitsOptions = {}): RateLim
         insuranceLimiter: fallback,
       }),
     );
-  }
+  };
+  const resolveAll = (overrides: Partial<Record<BucketName, BucketOverride>>) => {
+    for (const name of Object.keys(overrides)) {
+      if (!Object.hasOwn(BUCKETS, name)) {
+        throw new RangeError(`Unknown rate-limit bucket "${name}"`);
+      }
+    }
+    return BUCKET_NAMES.map(
+      (bucket) => [bucket, resolveConfig(bucket, overrides[bucket])] as const,
+    );
+  };
+  for (const [bucket, config] of resolveAll(options.overrides ?? {})) build(bucket, config);
 
   function configOf(bucket: BucketName): BucketConfig {
     const config = configs.get(bucket);
@@ -140,6 +158,7 @@ export function createRateLimits(options: CreateRateLimitsOptions = {}): RateLim
         await limiter.consume(key, points);
       } catch (error) {
         if (error instanceof RateLimiterRes) {
+          options.onRejected?.(bucket);
           throw new RateLimitedError(error.msBeforeNext / 1000);
         }
         throw new InternalError('Rate limiter unavailable', { cause: error });
@@ -156,6 +175,19 @@ export function createRateLimits(options: CreateRateLimitsOptions = {}): RateLim
     },
 
     config: configOf,
+
+    setOverrides(overrides) {
+      for (const [bucket, config] of resolveAll(overrides)) {
+        const current = configs.get(bucket);
+        if (
+          current?.capacity !== config.capacity ||
+          current.periodSeconds !== config.periodSeconds ||
+          current.failOpen !== config.failOpen
+        ) {
+          build(bucket, config);
+        }
+      }
+    },
   };
 }
 

@@ -3,9 +3,12 @@ export {
   REDACTED,
   REDACT_PATHS,
   SENSITIVE_KEYS,
+  SENSITIVE_SPAN_ATTRIBUTES,
+  dropSensitiveSpanAttributes,
   SENSITIVE_KEY_PATTERN,
   isSensitiveKey,
   scrub,
   scrubSerialized,
+  withoutAddresses,
 } from './redaction.ts';
 export type { DestinationStream, LevelWithSilentOrString, Logger } from 'pino';

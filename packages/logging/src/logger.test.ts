@@ -20,6 +20,15 @@ function memoryLogger(options: Partial<CreateLoggerOptions> = {}) {
 }
 
 describe('createLogger', () => {
+  it('replaces IP addresses in error messages and stacks', () => {
+    const { logger, lines } = memoryLogger();
+    logger.error({ err: new Error('connect ECONNREFUSED 10.1.2.3:4003') }, 'upstream failed');
+    logger.warn({ error: { message: 'peer ::ffff:10.1.2.3 and 2001:db8::7 left' } }, 'peer');
+    const text = lines.join('');
+    expect(text).toContain('ECONNREFUSED [address]:4003');
+    expect(text).not.toMatch(/10\.1\.2\.3|2001:db8/);
+  });
+
   it('redacts every sensitive field at the top level', () => {
     const { logger, records, lines } = memoryLogger();
     for (const key of SENSITIVE_KEYS) logger.info({ [key]: SECRET, keep: key }, 'event');

@@ -53,6 +53,8 @@ export const SENSITIVE_KEYS: readonly string[] = [
   'masterKey',
   'accountEntropyPool',
   'remoteAddress',
+  'address',
+  'localAddress',
   'ip',
   'ips',
   'clientIp',
@@ -127,8 +129,23 @@ export function scrubSerialized<T>(value: T): T {
 }
 
 /**
+ * Free-text fields (error messages and stacks) in which libraries write addresses, e.g.
+ * `connect ECONNREFUSED 10.0.0.7:4003`: IP addresses in them are replaced by `[address]`.
+ */
+const FREE_TEXT_KEYS: ReadonlySet<string> = new Set(['message', 'stack', 'reason', 'detail']);
+
+const IP_ADDRESS =
+  /\b(?:\d{1,3}\.){3}\d{1,3}\b|\b(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}\b|[0-9a-f]{0,4}::(?:[0-9a-f]{1,4}\b|ffff:)/gi;
+
+/** `text` with every IP address replaced by `[address]`. */
+export function withoutAddresses(text: string): string {
+  return text.replace(IP_ADDRESS, '[address]');
+}
+
+/**
  * Returns `value` with every sensitive field (see {@link isSensitiveKey}) replaced by
- * {@link REDACTED}, at any depth of plain objects and arrays. Copies only what it changes; other
+ * {@link REDACTED}, and IP addresses in free-text fields (error messages, stacks) replaced by
+ * `[address]`, at any depth of plain objects and arrays. Copies only what it changes; other
  * objects (errors, buffers, class instances) are left to pino's serializers and redaction.
  */
 export function scrub<T>(value: T, depth = 0): T {
@@ -147,11 +164,47 @@ export function scrub<T>(value: T, depth = 0): T {
   if (!isPlainObject(value)) return value;
   let copy: Record<string, unknown> | undefined;
   for (const [key, item] of Object.entries(value)) {
-    const scrubbed = isSensitiveKey(key) ? REDACTED : scrub(item, depth + 1);
+    const scrubbed = isSensitiveKey(key)
+      ? REDACTED
+      : typeof item === 'string' && FREE_TEXT_KEYS.has(key)
+        ? withoutAddresses(item)
+        : scrub(item, depth + 1);
     if (scrubbed !== item) {
       copy ??= { ...value };
       copy[key] = scrubbed;
     }
   }
   return (copy ?? value) as T;
+}
+
+/**
+ * Span attributes that never leave the process in a trace: client addresses and user agents,
+ * full URLs (a GET request carries its variables in the query string), and GraphQL documents
+ * (literals in them may hold numbers or ids). Trace exporters drop them (see
+ * `@courier/server` tracing and the gateway's).
+ */
+export const SENSITIVE_SPAN_ATTRIBUTES: ReadonlySet<string> = new Set([
+  'http.client_ip',
+  'client.address',
+  'client.port',
+  'net.peer.ip',
+  'net.peer.port',
+  'net.sock.peer.addr',
+  'network.peer.address',
+  'network.peer.port',
+  'http.user_agent',
+  'user_agent.original',
+  'http.url',
+  'http.target',
+  'url.full',
+  'url.query',
+  'graphql.source',
+  'graphql.document',
+]);
+
+/** Deletes {@link SENSITIVE_SPAN_ATTRIBUTES} from a span's attributes, in place. */
+export function dropSensitiveSpanAttributes(attributes: Record<string, unknown>): void {
+  for (const key of Object.keys(attributes)) {
+    if (SENSITIVE_SPAN_ATTRIBUTES.has(key)) delete attributes[key];
+  }
 }

@@ -21,6 +21,16 @@ interface AccountTargetBody extends Omit<AccountTarget, 'unidentifiedAccessKey'>
   readonly unidentifiedAccessKey: string | null;
 }
 
+function targetOf(body: AccountTargetBody): AccountTarget {
+  return {
+    ...body,
+    unidentifiedAccessKey:
+      body.unidentifiedAccessKey === null
+        ? null
+        : new Uint8Array(Buffer.from(body.unidentifiedAccessKey, 'base64')),
+  };
+}
+
 /** Options of {@link AccountsClient}. */
 export interface AccountsClientOptions {
   /**
@@ -98,6 +108,46 @@ export class AccountsClient {
     return target;
   }
 
+  /**
+   * The accounts of many service ids at once (multi-recipient sends): cached ones from the cache,
+   * the rest in one request to accounts. Answers a map from each given id (as given) to its
+   * account or null when unknown.
+   */
+  async findTargets(serviceIds: readonly string[]): Promise<Map<string, AccountTarget | null>> {
+    const now = this.#now();
+    const found = new Map<string, AccountTarget | null>();
+    const pending: Promise<void>[] = [];
+    const missing: string[] = [];
+    for (const serviceId of new Set(serviceIds)) {
+      const cached = this.#ttlMs > 0 ? this.#cache.get(serviceId) : undefined;
+      if (cached && cached.expiresAt > now) {
+        pending.push(cached.target.then((target) => void found.set(serviceId, target)));
+      } else {
+        missing.push(serviceId);
+      }
+    }
+    if (missing.length > 0) {
+      const body = await this.#api.request<{ accounts: (AccountTargetBody | null)[] }>(
+        'POST',
+        '/accounts/lookup',
+        { serviceIds: missing },
+      );
+      missing.forEach((serviceId, i) => {
+        const entry = body.accounts[i];
+        const target = entry ? targetOf(entry) : null;
+        found.set(serviceId, target);
+        if (this.#ttlMs > 0 && this.#cache.size < this.#size) {
+          this.#cache.set(serviceId, {
+            expiresAt: now + this.#ttlMs,
+            target: Promise.resolve(target),
+          });
+        }
+      });
+    }
+    await Promise.all(pending);
+    return found;
+  }
+
   /** Whether `blockerAci` blocks `otherAci`. */
   async isBlocked(blockerAci: string, otherAci: string): Promise<boolean> {
     const body = await this.#api.request<{ blocked: boolean }>(
@@ -113,13 +163,7 @@ export class AccountsClient {
         'GET',
         `/accounts/${encodeURIComponent(serviceId)}`,
       );
-      return {
-        ...body,
-        unidentifiedAccessKey:
-          body.unidentifiedAccessKey === null
-            ? null
-            : new Uint8Array(Buffer.from(body.unidentifiedAccessKey, 'base64')),
-      };
+      return targetOf(body);
     } catch (error) {
       if (error instanceof CourierError && error.code === ErrorCode.NOT_FOUND) {
         return null;

@@ -11,3 +11,15 @@ export * from './credentials.ts';
 export * from './accounts-client.ts';
 export * from './unidentified-access.ts';
 export * from './service-id.ts';
+export * from './zk-params.ts';
+export * from './group-send-token.ts';
+export * from './metrics.ts';
+export {
+  redactingExporter,
+  shutdownTracing,
+  startTracing,
+  tracingEnabled,
+  tracingStarted,
+  type Tracing,
+  type TracingSettings,
+} from './tracing.ts';

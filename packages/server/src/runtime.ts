@@ -3,21 +3,37 @@ import { createBus, type Bus } from '@courier/bus';
 import {
   authEnv,
   commonEnv,
+  ConfigError,
   databaseEnv,
   loadOrExit,
+  metricsEnv,
   parseEnv,
   port,
   redisEnv,
   routerSecretEnv,
+  drainOnSignals,
+  LiveConfigFile,
+  tlsEnv,
+  type TlsFiles,
+  type LiveConfig,
   z,
 } from '@courier/config';
-import { createPrismaClient, type PrismaClient } from '@courier/db';
-import { createRateLimits, type RateLimits } from '@courier/limits';
+import { createPrismaClient, databasePoolStats, type PrismaClient } from '@courier/db';
+import {
+  createRateLimits,
+  type BucketName,
+  type BucketOverride,
+  type RateLimits,
+} from '@courier/limits';
 import { createLogger, type Logger } from '@courier/logging';
+import type { ServerSecretParams } from '@signalapp/libsignal-client/dist/zkgroup/index.js';
 import { Redis } from 'ioredis';
 import type { BaseContext } from './context.ts';
 import { DeviceCredentials } from './credentials.ts';
+import { observeDatabasePool, observeRedis, rateLimitRejections } from './metrics.ts';
+import { shutdownTracing, startTracing, tracingEnabled, tracingStarted } from './tracing.ts';
 import type { SubgraphServer, SubgraphServerOptions } from './subgraph-server.ts';
+import { loadZkServerSecretParams } from './zk-params.ts';
 
 /** Everything a process hosting one or more subgraphs shares between them. */
 export interface SubgraphRuntime {
@@ -30,6 +46,18 @@ export interface SubgraphRuntime {
   readonly logger: Logger;
   readonly routerSecret: string;
   readonly production: boolean;
+  /** Bearer token that opens `/metrics` besides the router secret (`METRICS_TOKEN`). */
+  readonly metricsToken: string | undefined;
+  /**
+   * The deployment's zkgroup server secret params, one object for every subgraph of the
+   * process: accounts issues profile key credentials with them, groups auth credentials and
+   * group send endorsements, messages and keys verify group send tokens.
+   */
+  readonly zkSecretParams: ServerSecretParams;
+  /** Certificate files when the process serves HTTPS (`TLS_CERT_FILE`, `TLS_KEY_FILE`). */
+  readonly tls: TlsFiles | undefined;
+  /** The live configuration file, when one is configured (`LIVE_CONFIG_FILE`). */
+  readonly liveConfig: LiveConfigFile | undefined;
   /** True when the database answers. */
   isReady(): Promise<boolean>;
   /** Releases the database pool and Redis connections. */
@@ -48,6 +76,8 @@ export function serverOptionsFrom(
     logger: runtime.logger.child({ subgraph }),
     production: runtime.production,
     isReady: () => runtime.isReady(),
+    metricsToken: runtime.metricsToken,
+    tls: runtime.tls,
   };
 }
 
@@ -60,11 +90,20 @@ export interface SubgraphRuntimeSettings {
   readonly redisPrefix?: string;
   readonly routerSecret: string;
   readonly tokenSecret: string;
+  /** Earlier token signing keys, verify only (`TOKEN_SECRETS_PREVIOUS`, key rotation). */
+  readonly previousTokenSecrets?: readonly string[];
   /** @default 3600 */
   readonly accessTokenTtlSeconds?: number;
   readonly production: boolean;
   /** @default 'info' */
   readonly logLevel?: string;
+  /**
+   * A live configuration file (JSON: `logLevel`, `rateLimits`): applied at start and on every
+   * change without a restart (see `LiveConfigFile`).
+   */
+  readonly liveConfigFile?: string | undefined;
+  /** Serve HTTPS/WSS (TLS 1.3) with these files, reloaded when they change. */
+  readonly tls?: TlsFiles | undefined;
   /** Logger to use instead of creating one. */
   readonly logger?: Logger;
   /**
@@ -74,6 +113,25 @@ export interface SubgraphRuntimeSettings {
   readonly accountsUrl?: string | (() => string) | undefined;
   /** Clock of token issue and expiry checks (tests move it). @default Date.now */
   readonly clock?: () => number;
+  /**
+   * zkgroup server secret params. Give every runtime of a deployment the same object or value.
+   * @default `ZK_SERVER_SECRET_PARAMS`, or outside production fresh params for this process
+   * (see {@link loadZkServerSecretParams})
+   */
+  readonly zkSecretParams?: ServerSecretParams;
+  /** Opens `/metrics` as `Authorization: Bearer <token>`. @default router secret only */
+  readonly metricsToken?: string | undefined;
+}
+
+/**
+ * How a subgraph process applies its live configuration: rate-limit overrides replace the
+ * previous ones (all or nothing), and the log level returns to `startLevel` when the file drops it.
+ */
+function liveConfigApplier(limits: RateLimits, logger: Logger, startLevel: string) {
+  return (config: LiveConfig) => {
+    limits.setOverrides((config.rateLimits ?? {}) as Partial<Record<BucketName, BucketOverride>>);
+    logger.level = config.logLevel ?? startLevel;
+  };
 }
 
 /** Opens the database pool, the bus and the rate limiter a subgraph process needs. */
@@ -83,12 +141,31 @@ export async function createSubgraphRuntime(
   const logger =
     settings.logger ?? createLogger({ name: 'courier', level: settings.logLevel ?? 'info' });
   const prefix = settings.redisPrefix ?? 'courier:';
+  const zkSecretParams =
+    settings.zkSecretParams ??
+    loadZkServerSecretParams({ production: settings.production, logger });
   const prisma = createPrismaClient(settings.databaseUrl);
   const bus = createBus({ redisUrl: settings.redisUrl, channelPrefix: prefix });
   const redis = settings.redisUrl
     ? new Redis(settings.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 })
     : undefined;
-  const limits = createRateLimits({ redis, keyPrefix: `${prefix}limits:` });
+  const limits = createRateLimits({
+    redis,
+    keyPrefix: `${prefix}limits:`,
+    onRejected: (bucket) => rateLimitRejections.inc({ bucket }),
+  });
+  const unobserve = [
+    observeDatabasePool(() => databasePoolStats(prisma)),
+    ...(redis ? [observeRedis(redis)] : []),
+  ];
+  const liveConfig = settings.liveConfigFile
+    ? new LiveConfigFile(
+        settings.liveConfigFile,
+        liveConfigApplier(limits, logger, logger.level),
+        logger,
+      )
+    : undefined;
+  await liveConfig?.start();
   const credentials = new DeviceCredentials({
     bus,
     redis,
@@ -99,6 +176,7 @@ export async function createSubgraphRuntime(
   await credentials.start();
   const tokens = new TokenService({
     secret: settings.tokenSecret,
+    previousSecrets: settings.previousTokenSecrets ?? [],
     ttlSeconds: settings.accessTokenTtlSeconds ?? 3600,
     ...(settings.clock ? { now: settings.clock } : {}),
   });
@@ -111,6 +189,10 @@ export async function createSubgraphRuntime(
     logger,
     routerSecret: settings.routerSecret,
     production: settings.production,
+    metricsToken: settings.metricsToken,
+    zkSecretParams,
+    liveConfig,
+    tls: settings.tls,
     async isReady() {
       try {
         await prisma.$queryRaw`SELECT 1`;
@@ -120,6 +202,8 @@ export async function createSubgraphRuntime(
       }
     },
     async close() {
+      liveConfig?.close();
+      for (const stop of unobserve) stop();
       await credentials.close();
       await bus.close();
       await redis?.quit();
@@ -134,46 +218,71 @@ export const subgraphEnv = commonEnv
   .extend(databaseEnv.shape)
   .extend(redisEnv.shape)
   .extend(authEnv.shape)
+  .extend(tlsEnv.shape)
   .extend({
     PORT: port.optional(),
     HOST: z.string().min(1).default('127.0.0.1'),
     /** Where non-accounts processes look up device credentials (cache misses). */
     ACCOUNTS_INTERNAL_URL: z.url().optional(),
+    ...metricsEnv.shape,
   });
 
 /**
  * Entry point of a stand-alone subgraph process (`subgraphs/<name>/src/index.ts`): reads and
- * validates the environment, builds the runtime and server, listens, and shuts down cleanly on
- * SIGINT/SIGTERM.
+ * validates the environment, builds the runtime and server, listens, and stops gracefully on
+ * SIGINT/SIGTERM (see `drainOnSignals`, `SubgraphServer.drain` and `SubgraphServer.close`).
  */
 export async function runSubgraph(
   name: string,
   defaultPort: number,
   create: (runtime: SubgraphRuntime) => SubgraphServer,
 ): Promise<void> {
-  const env = loadOrExit(() => parseEnv(subgraphEnv));
+  const env = loadOrExit(() => {
+    const parsed = parseEnv(subgraphEnv);
+    if ((parsed.TLS_CERT_FILE === undefined) !== (parsed.TLS_KEY_FILE === undefined)) {
+      throw new ConfigError('Invalid configuration', [
+        'TLS_CERT_FILE: set both TLS_CERT_FILE and TLS_KEY_FILE, or neither',
+      ]);
+    }
+    return parsed;
+  });
   const runtime = await createSubgraphRuntime({
     databaseUrl: env.DATABASE_URL,
     redisUrl: env.REDIS_URL,
     redisPrefix: env.REDIS_CHANNEL_PREFIX,
     routerSecret: env.ROUTER_SECRET,
     tokenSecret: env.TOKEN_SECRET,
+    previousTokenSecrets: env.TOKEN_SECRETS_PREVIOUS,
     accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
     production: env.NODE_ENV === 'production',
     logLevel: env.LOG_LEVEL,
+    liveConfigFile: env.LIVE_CONFIG_FILE,
+    tls:
+      env.TLS_CERT_FILE && env.TLS_KEY_FILE
+        ? { certFile: env.TLS_CERT_FILE, keyFile: env.TLS_KEY_FILE }
+        : undefined,
     accountsUrl: env.ACCOUNTS_INTERNAL_URL,
+    metricsToken: env.METRICS_TOKEN,
   });
   if (!env.REDIS_URL) {
     runtime.logger.warn({ subgraph: name }, 'REDIS_URL unset: single-instance mode');
   }
+  if (tracingEnabled() && !tracingStarted()) {
+    await startTracing({ serviceName: `courier-${name}` });
+    runtime.logger.warn(
+      { subgraph: name },
+      'tracing started late: run with --import @courier/server/tracing-preload for HTTP spans',
+    );
+  }
   const server = create(runtime);
   const url = await server.listen(env.PORT ?? defaultPort, env.HOST);
   runtime.logger.info({ subgraph: name, url }, 'subgraph listening');
-  const shutdown = async () => {
-    await server.close();
-    await runtime.close();
-    process.exit(0);
-  };
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
+  drainOnSignals(runtime.logger, server, {
+    drainDelayMs: env.SHUTDOWN_DRAIN_DELAY_MS,
+    timeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    after: async () => {
+      await runtime.close();
+      await shutdownTracing();
+    },
+  });
 }

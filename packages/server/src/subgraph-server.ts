@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
@@ -11,16 +12,32 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import type { TokenService } from '@courier/auth';
 import { ErrorCode, formatCourierError } from '@courier/errors';
+import { reloadTlsOnChange, tlsServerOptions, type TlsFiles } from '@courier/config';
 import type { Logger } from '@courier/logging';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { DocumentNode, GraphQLSchema } from 'graphql';
+import { getOperationAST, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { IRules } from 'graphql-shield';
 import { applyMiddleware } from 'graphql-middleware';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { BaseContext } from './context.ts';
 import type { DeviceCredentials } from './credentials.ts';
+import {
+  errorCodeLabel,
+  metricsPlugin,
+  metricsRoute,
+  operationLabel,
+  operationErrors,
+  operationsTotal,
+  subscriptionsOpen,
+} from './metrics.ts';
 import { buildPermissions } from './permissions.ts';
+import {
+  DEFAULT_SUBGRAPH_MAX_BODY_BYTES,
+  guardEntityRepresentations,
+  jsonBodyErrorHandler,
+  refuseHttpSubscriptions,
+} from './request-guards.ts';
 import {
   ROUTER_SECRET_CONNECTION_PARAM,
   ROUTER_SECRET_HEADER,
@@ -55,11 +72,21 @@ export interface SubgraphServerOptions<TContext extends BaseContext> {
   readonly production: boolean;
   /** Adds the subgraph's services to the base context. */
   readonly buildContext: (base: BaseContext) => TContext;
+  /**
+   * Serve HTTPS and WSS (TLS 1.3 only) with these files, reloading them when they change.
+   * @default plain HTTP
+   */
+  readonly tls?: TlsFiles | undefined;
+  /**
+   * How long `close()` lets in-flight HTTP requests finish before cutting them.
+   * @default 10000
+   */
+  readonly shutdownGraceMs?: number;
   /** Readiness probe (database reachable, ...). @default always ready */
   readonly isReady?: () => Promise<boolean>;
   /**
-   * Largest accepted request body in bytes.
-   * @default 1_048_576
+   * Largest accepted request body in bytes (keep it above the gateway's request limit).
+   * @default DEFAULT_SUBGRAPH_MAX_BODY_BYTES (4 MiB)
    */
   readonly maxBodyBytes?: number;
   /** Express routes mounted before GraphQL (e.g. attachment upload/download, public). */
@@ -76,6 +103,11 @@ export interface SubgraphServerOptions<TContext extends BaseContext> {
   readonly maintenance?: readonly MaintenanceTask[];
   /** Called after the HTTP server closed (release pools, buses). */
   readonly onClose?: () => Promise<void>;
+  /**
+   * Bearer token that opens `/metrics` for Prometheus (`METRICS_TOKEN`); the router secret
+   * header opens it too. @default undefined (router secret only)
+   */
+  readonly metricsToken?: string | undefined;
 }
 
 /** A periodic housekeeping task of a subgraph. */
@@ -94,6 +126,17 @@ export interface SubgraphServer {
   listen(port?: number, host?: string): Promise<string>;
   /** The GraphQL URL once listening. */
   readonly url: string;
+  /**
+   * First step of a graceful stop: `/readiness` answers 503 from now on, so load balancers take
+   * the instance out, while it still serves everything. Idempotent.
+   */
+  drain(): void;
+  /**
+   * Graceful stop (idempotent): `/readiness` answers 503 at once, no new connection is accepted,
+   * graphql-ws clients are told to go elsewhere (close 1001, "Going away"; their streams end and
+   * they reconnect to another instance, which drains what is stored), in-flight HTTP requests
+   * finish within `shutdownGraceMs`, then timers stop and `onClose` runs.
+   */
   close(): Promise<void>;
 }
 
@@ -124,6 +167,7 @@ export function createSubgraphServer<TContext extends BaseContext>(
     typeDefs: definition.typeDefs,
     resolvers: definition.resolvers as GraphQLResolverMap<unknown>,
   });
+  guardEntityRepresentations(subgraphSchema);
   const schema = applyMiddleware(
     subgraphSchema,
     buildPermissions(definition.permissions, subgraphSchema),
@@ -142,9 +186,20 @@ export function createSubgraphServer<TContext extends BaseContext>(
   });
   const app = express();
   app.disable('x-powered-by');
-  const httpServer: Server = createServer(app);
+  const httpsServer: HttpsServer | undefined = options.tls
+    ? createHttpsServer(tlsServerOptions(options.tls), app)
+    : undefined;
+  // The https server is an http server for Apollo's drain plugin and graphql-ws alike.
+  const httpServer: Server = (httpsServer as unknown as Server | undefined) ?? createServer(app);
+  const tlsReload =
+    httpsServer && options.tls ? reloadTlsOnChange(httpsServer, options.tls, logger) : undefined;
   let url = '';
 
+  const openSubscriptions = new WeakMap<object, Set<string>>();
+  const closeSubscription = (ctx: object, id: string) => {
+    if (openSubscriptions.get(ctx)?.delete(id))
+      subscriptionsOpen.dec({ subgraph: definition.name });
+  };
   const wsServer = definition.subscriptions
     ? new WebSocketServer({ server: httpServer, path: '/graphql' })
     : undefined;
@@ -181,6 +236,34 @@ export function createSubgraphServer<TContext extends BaseContext>(
               auth: ctx.extra.auth ?? { kind: 'anonymous' },
               logger,
             }),
+          onOperation: (ctx, id, _payload, args, result) => {
+            const operation = getOperationAST(args.document, args.operationName);
+            operationsTotal.inc({
+              subgraph: definition.name,
+              operation_type: operation?.operation ?? 'unknown',
+              operation: operationLabel(operation, args.document),
+            });
+            if (result && typeof result === 'object' && Symbol.asyncIterator in result) {
+              const open = openSubscriptions.get(ctx) ?? new Set<string>();
+              openSubscriptions.set(ctx, open);
+              if (!open.has(id)) subscriptionsOpen.inc({ subgraph: definition.name });
+              open.add(id);
+            }
+          },
+          onError: (_ctx, _id, _payload, errors) => {
+            for (const error of errors) {
+              operationErrors.inc({
+                subgraph: definition.name,
+                operation_type: 'unknown',
+                operation: 'unknown',
+                code: errorCodeLabel(error.extensions?.['code']),
+              });
+            }
+          },
+          onComplete: (ctx, id) => closeSubscription(ctx, id),
+          onClose: (ctx) => {
+            for (const id of openSubscriptions.get(ctx) ?? []) closeSubscription(ctx, id);
+          },
         },
         wsServer,
       )
@@ -208,9 +291,14 @@ export function createSubgraphServer<TContext extends BaseContext>(
       return result;
     },
     plugins: [
-      ApolloServerPluginDrainHttpServer({ httpServer }),
+      ApolloServerPluginDrainHttpServer({
+        httpServer,
+        stopGracePeriodMillis: options.shutdownGraceMs ?? 10_000,
+      }),
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginInlineTraceDisabled(),
+      metricsPlugin(definition.name),
+      refuseHttpSubscriptions,
       drainWebSockets,
     ],
   });
@@ -223,15 +311,24 @@ export function createSubgraphServer<TContext extends BaseContext>(
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  let draining = false;
   app.get('/readiness', async (_req, res) => {
-    const ready = (await options.isReady?.().catch(() => false)) ?? true;
+    const ready = !draining && ((await options.isReady?.().catch(() => false)) ?? true);
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable' });
   });
+  app.get(
+    '/metrics',
+    metricsRoute({ routerSecret: options.routerSecret, metricsToken: options.metricsToken }),
+  );
   options.extraRoutes?.(app);
   if (options.internalRoutes) {
     const internal = express.Router();
-    internal.use(requireRouterSecret, express.json({ limit: options.maxBodyBytes ?? 1_048_576 }));
+    internal.use(
+      requireRouterSecret,
+      express.json({ limit: options.maxBodyBytes ?? DEFAULT_SUBGRAPH_MAX_BODY_BYTES }),
+    );
     options.internalRoutes(internal);
+    internal.use(jsonBodyErrorHandler);
     app.use('/internal', internal);
   }
 
@@ -249,6 +346,7 @@ export function createSubgraphServer<TContext extends BaseContext>(
     }
   };
   let started: Promise<void> | undefined;
+  let closing: Promise<void> | undefined;
   return {
     name: definition.name,
     schema,
@@ -261,7 +359,7 @@ export function createSubgraphServer<TContext extends BaseContext>(
       app.use(
         '/graphql',
         requireRouterSecret,
-        express.json({ limit: options.maxBodyBytes ?? 1_048_576 }),
+        express.json({ limit: options.maxBodyBytes ?? DEFAULT_SUBGRAPH_MAX_BODY_BYTES }),
         expressMiddleware(apollo, {
           context: async ({ req }) =>
             options.buildContext({
@@ -269,6 +367,7 @@ export function createSubgraphServer<TContext extends BaseContext>(
               logger,
             }),
         }),
+        jsonBodyErrorHandler,
       );
       await new Promise<void>((resolve, reject) => {
         httpServer.once('error', reject);
@@ -279,17 +378,25 @@ export function createSubgraphServer<TContext extends BaseContext>(
       });
       const address = httpServer.address() as AddressInfo;
       const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-      url = `http://${shownHost}:${address.port}/graphql`;
+      url = `${httpsServer ? 'https' : 'http'}://${shownHost}:${address.port}/graphql`;
       startMaintenance();
       logger.debug({ url }, 'subgraph listening');
       return url;
     },
-    async close() {
-      stopWatchingRevocations();
-      for (const timer of timers.splice(0)) clearInterval(timer);
-      if (started) await apollo.stop();
-      else if (httpServer.listening) await new Promise((r) => httpServer.close(r));
-      await options.onClose?.();
+    drain() {
+      draining = true;
+    },
+    close() {
+      draining = true;
+      closing ??= (async () => {
+        stopWatchingRevocations();
+        tlsReload?.close();
+        for (const timer of timers.splice(0)) clearInterval(timer);
+        if (started) await apollo.stop();
+        else if (httpServer.listening) await new Promise((r) => httpServer.close(r));
+        await options.onClose?.();
+      })();
+      return closing;
     },
   };
 }

@@ -6,3 +6,7 @@ export * from './signal-client.ts';
 export * from './accounts.ts';
 export * from './signal-stores.ts';
 export * from './prekeys.ts';
+export * from './envelopes.ts';
+export * from './processes.ts';
+export * from './log-scan.ts';
+export { sentinelFileOf } from './e2e-global-setup.ts';

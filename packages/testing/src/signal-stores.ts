@@ -11,12 +11,40 @@ import {
   PreKeyStore,
   PrivateKey,
   PublicKey,
+  SenderKeyRecord,
+  SenderKeyStore,
   SessionRecord,
   SessionStore,
   SignedPreKeyRecord,
   SignedPreKeyStore,
 } from '@signalapp/libsignal-client';
 import type { SignedPublicPreKey, TestIdentity } from './signal-client.ts';
+
+/** A libsignal sender-key store in memory (group messages), keyed by sender and distribution. */
+export class InMemorySenderKeyStore extends SenderKeyStore {
+  readonly #records = new Map<string, Uint8Array>();
+
+  static #key(sender: ProtocolAddress, distributionId: string): string {
+    return `${sender.toString()}/${distributionId}`;
+  }
+
+  override saveSenderKey(
+    sender: ProtocolAddress,
+    distributionId: string,
+    record: SenderKeyRecord,
+  ): Promise<void> {
+    this.#records.set(InMemorySenderKeyStore.#key(sender, distributionId), record.serialize());
+    return Promise.resolve();
+  }
+
+  override getSenderKey(
+    sender: ProtocolAddress,
+    distributionId: string,
+  ): Promise<SenderKeyRecord | null> {
+    const bytes = this.#records.get(InMemorySenderKeyStore.#key(sender, distributionId));
+    return Promise.resolve(bytes ? SenderKeyRecord.deserialize(new Uint8Array(bytes)) : null);
+  }
+}
 
 /** A libsignal session store in memory. */
 export class InMemorySessionStore extends SessionStore {
@@ -189,6 +217,7 @@ export class TestSignalStores {
   readonly preKeys = new InMemoryPreKeyStore();
   readonly signedPreKeys = new InMemorySignedPreKeyStore();
   readonly kyberPreKeys = new InMemoryKyberPreKeyStore();
+  readonly senderKeys = new InMemorySenderKeyStore();
 
   constructor(identityKeyPair: IdentityKeyPair, registrationId: number) {
     this.identity = new InMemoryIdentityKeyStore(identityKeyPair, registrationId);

@@ -32,13 +32,6 @@ import { createLinking, type LinkingSetupOptions } from './linking/index.ts';
 import { createProfiles, type ProfileSetupOptions } from './profiles/index.ts';
 import type { ServerSecretParams } from '@signalapp/libsignal-client/dist/zkgroup/index.js';
 
-export {
-  generateZkServerSecretParams,
-  loadZkServerSecretParams,
-  parseZkServerSecretParams,
-  zkParamsEnv,
-} from './profiles/index.ts';
-
 /** How often each instance purges expired verification sessions. */
 const MAINTENANCE_INTERVAL_MS = 5 * 60_000;
 
@@ -58,7 +51,7 @@ export type AccountsServer = SubgraphServer & {
   readonly verification: VerificationService;
   /** Codes sent by the `log` sender, for tests and development; undefined with `http`. */
   readonly verificationOutbox: VerificationOutbox | undefined;
-  /** The zkgroup server secret params profiles (and later groups) issue credentials with. */
+  /** The zkgroup server secret params profiles issue credentials with (the runtime's by default). */
   readonly zkSecretParams: ServerSecretParams;
 };
 

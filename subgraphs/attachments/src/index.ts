@@ -1,4 +1,12 @@
+import path from 'node:path';
+import { loadOrExit, parseEnv } from '@courier/config';
 import { runSubgraph } from '@courier/server';
+import { attachmentsEnv, attachmentsSettingsFromEnv } from './config.ts';
 import { createAttachmentsServer } from './server.ts';
 
-await runSubgraph('attachments', 4005, createAttachmentsServer);
+const settings = attachmentsSettingsFromEnv(
+  loadOrExit(() => parseEnv(attachmentsEnv)),
+  path.join(process.cwd(), '.data', 'attachments'),
+);
+
+await runSubgraph('attachments', 4005, (runtime) => createAttachmentsServer(runtime, settings));

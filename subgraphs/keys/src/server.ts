@@ -51,6 +51,7 @@ export function createKeysServer(
       ...(options.accountCacheTtlMs === undefined ? {} : { cacheTtlMs: options.accountCacheTtlMs }),
     }),
     limits: options.limits ?? runtime.limits,
+    zkSecretParams: runtime.zkSecretParams,
   });
   const common = serverOptionsFrom(runtime, 'keys');
   return createSubgraphServer(

@@ -18,11 +18,14 @@ import { resolvers } from './resolvers/index.ts';
 import { CertificateService } from './services/certificate-service.ts';
 import { DeliveryService } from './services/delivery-service.ts';
 import { ReceiptService } from './services/receipt-service.ts';
-import { DEFAULT_ENVELOPE_TTL_MS, SendService } from './services/send-service.ts';
+import { EnvelopeOutbox } from './services/envelope-outbox.ts';
+import { MultiRecipientSendService } from './services/multi-recipient-service.ts';
+import { SendService } from './services/send-service.ts';
 
 export {
   generateSenderCertificateKeys,
   loadSenderCertificateKeys,
+  rotateSenderCertificateKeys,
   senderCertificateEnv,
   senderCertificateKeyTextFromEnv,
   senderCertificateKeysFrom,
@@ -72,6 +75,9 @@ export interface MessagesServer extends SubgraphServer {
   readonly certificates: CertificateService;
   readonly delivery: DeliveryService;
   readonly sender: SendService;
+  readonly multiRecipient: MultiRecipientSendService;
+  /** Where every envelope leaves a send (stored, then published). */
+  readonly outbox: EnvelopeOutbox;
 }
 
 /** Builds the messages subgraph on a shared runtime (not yet listening). */
@@ -85,13 +91,13 @@ export function createMessagesServer(
     ...(options.accountCacheTtlMs === undefined ? {} : { cacheTtlMs: options.accountCacheTtlMs }),
   });
   const channels = new EnvelopeChannelRepository(runtime.bus);
-  const receipts = new ReceiptService({
-    accounts,
+  const outbox = new EnvelopeOutbox({
     queue,
     channels,
     logger: common.logger,
-    envelopeTtlMs: options.envelopeTtlMs ?? DEFAULT_ENVELOPE_TTL_MS,
+    ...(options.envelopeTtlMs === undefined ? {} : { envelopeTtlMs: options.envelopeTtlMs }),
   });
+  const receipts = new ReceiptService({ accounts, outbox, logger: common.logger });
   const delivery = new DeliveryService(channels, queue, Date.now, receipts);
   const certificates = new CertificateService({
     keys:
@@ -100,13 +106,11 @@ export function createMessagesServer(
     identityKeys: new KeysClient(options.keysUrl, runtime.routerSecret),
     accounts,
   });
-  const sender = new SendService({
+  const sender = new SendService({ accounts, outbox, limits: runtime.limits });
+  const multiRecipient = new MultiRecipientSendService({
     accounts,
-    queue,
-    delivery,
-    limits: runtime.limits,
-    logger: common.logger,
-    ...(options.envelopeTtlMs === undefined ? {} : { envelopeTtlMs: options.envelopeTtlMs }),
+    outbox,
+    zkSecretParams: runtime.zkSecretParams,
   });
   const server = createSubgraphServer(
     { name: 'messages', typeDefs, resolvers, permissions, subscriptions: true },
@@ -119,8 +123,8 @@ export function createMessagesServer(
           run: () => delivery.purgeExpired(),
         },
       ],
-      buildContext: (base) => ({ ...base, certificates, delivery, sender }),
+      buildContext: (base) => ({ ...base, certificates, delivery, sender, multiRecipient }),
     },
   );
-  return Object.assign(server, { certificates, delivery, sender });
+  return Object.assign(server, { certificates, delivery, sender, multiRecipient, outbox });
 }

@@ -2,8 +2,20 @@ import { BadUserInputError, NotFoundError } from '@courier/errors';
 import type { Logger } from '@courier/logging';
 import { internalHandler, isUuid } from '@courier/server';
 import type { Router } from 'express';
-import type { AccountRepository } from '../repositories/account-repository.ts';
+import type { AccountRepository, ServiceTargetRecord } from '../repositories/account-repository.ts';
 import type { BlockService } from '../services/block-service.ts';
+
+/** Most service ids one `POST /internal/accounts/lookup` may name (Signal's multi-recipient limit). */
+export const MAX_LOOKUP_SERVICE_IDS = 5000;
+
+function targetBody(target: ServiceTargetRecord) {
+  return {
+    ...target,
+    unidentifiedAccessKey: target.unidentifiedAccessKey
+      ? Buffer.from(target.unidentifiedAccessKey).toString('base64')
+      : null,
+  };
+}
 
 /**
  * Accounts' internal API for other subgraphs: `GET /internal/devices/:aci/:deviceId/credential`
@@ -12,7 +24,9 @@ import type { BlockService } from '../services/block-service.ts';
  * `GET /internal/blocks/:blocker/:other` answers whether one account blocks another;
  * `GET /internal/accounts/:serviceId` (`<aci>` or `PNI:<pni>`) answers the account's ids, its
  * sealed-sender access settings (access key as base64) and its devices' registration ids, or
- * `NOT_FOUND` (keys serves prekey bundles with it).
+ * `NOT_FOUND` (keys serves prekey bundles with it); `POST /internal/accounts/lookup`
+ * `{ serviceIds }` answers the same for many at once (`accounts`: one entry or null per id, in
+ * order), for multi-recipient sends.
  */
 export function accountsInternalRoutes(
   { accounts, blocks }: { accounts: AccountRepository; blocks: BlockService },
@@ -39,11 +53,41 @@ export function accountsInternalRoutes(
         if (!isUuid(id)) throw new BadUserInputError('Malformed service id');
         const target = await accounts.findServiceTarget(pni ? { pni } : { aci: id });
         if (!target) throw new NotFoundError('No such account');
+        res.json(targetBody(target));
+      }),
+    );
+    router.post(
+      '/accounts/lookup',
+      internalHandler(logger, async (req, res) => {
+        const body = req.body as { serviceIds?: unknown };
+        const ids = body.serviceIds;
+        if (
+          !Array.isArray(ids) ||
+          ids.length > MAX_LOOKUP_SERVICE_IDS ||
+          !ids.every((id) => typeof id === 'string')
+        ) {
+          throw new BadUserInputError(
+            `serviceIds must be at most ${MAX_LOOKUP_SERVICE_IDS} strings`,
+          );
+        }
+        const parsed = (ids as string[]).map((text) => {
+          const serviceId = text.toLowerCase();
+          const pni = serviceId.startsWith('pni:') ? serviceId.slice(4) : undefined;
+          const id = pni ?? serviceId;
+          if (!isUuid(id)) throw new BadUserInputError('Malformed service id');
+          return { serviceId, pni, aci: pni ? undefined : id };
+        });
+        const found = await accounts.findServiceTargets(
+          parsed.flatMap((entry) => (entry.aci ? [entry.aci] : [])),
+          parsed.flatMap((entry) => (entry.pni ? [entry.pni] : [])),
+        );
+        const byAci = new Map(found.map((target) => [target.aci, target]));
+        const byPni = new Map(found.map((target) => [target.pni, target]));
         res.json({
-          ...target,
-          unidentifiedAccessKey: target.unidentifiedAccessKey
-            ? Buffer.from(target.unidentifiedAccessKey).toString('base64')
-            : null,
+          accounts: parsed.map((entry) => {
+            const target = entry.pni ? byPni.get(entry.pni) : byAci.get(entry.aci!);
+            return target ? targetBody(target) : null;
+          }),
         });
       }),
     );

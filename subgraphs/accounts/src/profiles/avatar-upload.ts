@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { InternalApiClient } from '@courier/server';
 
 /** An upload form for an encrypted avatar, shaped like the attachments API's upload form. */
 export interface AvatarUploadForm {
@@ -14,7 +15,7 @@ export interface AvatarUploadForm {
   readonly expiresAt: number;
 }
 
-/** Issues avatar upload forms; the attachments subgraph will provide the real implementation. */
+/** Issues avatar upload forms (the attachments subgraph's, see {@link AttachmentsAvatarUploadForms}). */
 export interface AvatarUploadForms {
   /** A form for one avatar upload of `uploadLength` bytes (unknown when null). */
   create(uploadLength: number | null): Promise<AvatarUploadForm>;
@@ -35,10 +36,44 @@ export interface StubAvatarUploadFormsOptions {
 }
 
 /**
- * Placeholder avatar upload forms until the attachments subgraph serves real ones (its TUS
- * endpoint and `createAttachmentUploadForm` arrive with the attachments issue): a real random key
- * (15 bytes, base64url, as attachment keys) that `setProfile` stores as the avatar, and an
- * upload URL that does not accept uploads yet.
+ * Avatar upload forms from the attachments subgraph's internal API
+ * (`POST /internal/avatar-upload-forms`): a key, a TUS upload URL and a credential bound to the
+ * key and length (at most 10 MiB), signed by attachments.
+ *
+ * Decision: accounts asks attachments rather than signing forms itself with a shared key, so one
+ * service owns keys, credentials, size limits and upload URLs; accounts holds no upload secret
+ * and does not need to know where the CDN is. Avatars then live, expire and are served exactly
+ * like attachments. The cost is one internal call per `setProfile` with `UPLOAD`, which fails
+ * with `INTERNAL` while attachments is down (the upload could not happen then anyway).
+ */
+export class AttachmentsAvatarUploadForms implements AvatarUploadForms {
+  readonly #url: string | (() => string);
+  readonly #routerSecret: string;
+  #client: InternalApiClient | undefined;
+
+  /** `attachmentsUrl` may be a getter when attachments starts listening after accounts. */
+  constructor(attachmentsUrl: string | (() => string), routerSecret: string) {
+    this.#url = attachmentsUrl;
+    this.#routerSecret = routerSecret;
+  }
+
+  /** @throws CourierError `PAYLOAD_TOO_LARGE` / `BAD_USER_INPUT` from attachments, `INTERNAL` when it is unreachable. */
+  create(uploadLength: number | null): Promise<AvatarUploadForm> {
+    this.#client ??= new InternalApiClient(
+      typeof this.#url === 'string' ? this.#url : this.#url(),
+      this.#routerSecret,
+    );
+    return this.#client.request<AvatarUploadForm>('POST', '/avatar-upload-forms', {
+      uploadLength,
+    });
+  }
+}
+
+/**
+ * Offline avatar upload forms for unit tests and an accounts server configured without an
+ * attachments service: a real random key (15 bytes, base64url, as attachment keys) that
+ * `setProfile` stores as the avatar, and an upload URL on a reserved `.invalid` host that
+ * accepts nothing.
  */
 export class StubAvatarUploadForms implements AvatarUploadForms {
   readonly #prefix: string;

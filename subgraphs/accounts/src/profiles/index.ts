@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 export {
+  AttachmentsAvatarUploadForms,
   StubAvatarUploadForms,
   type AvatarUploadForm,
   type AvatarUploadForms,
@@ -41,10 +42,3 @@ export {
   type SetProfileInput,
   type ValidProfileWrite,
 } from './validation.ts';
-export {
-  generateZkServerSecretParams,
-  loadZkServerSecretParams,
-  parseZkServerSecretParams,
-  zkParamsEnv,
-  type LoadZkServerSecretParamsOptions,
-} from './zk-params.ts';

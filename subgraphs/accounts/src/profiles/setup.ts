@@ -1,17 +1,17 @@
 import type { Logger } from '@courier/logging';
 import type { SubgraphRuntime } from '@courier/server';
 import type { ServerSecretParams } from '@signalapp/libsignal-client/dist/zkgroup/index.js';
-import { StubAvatarUploadForms, type AvatarUploadForms } from './avatar-upload.ts';
+import {
+  AttachmentsAvatarUploadForms,
+  StubAvatarUploadForms,
+  type AvatarUploadForms,
+} from './avatar-upload.ts';
 import { ProfileRepository } from './repository.ts';
 import { ProfileService, type IsBlocked } from './service.ts';
-import { loadZkServerSecretParams } from './zk-params.ts';
 
 /** Profile settings of `createAccountsServer` (all optional). */
 export interface ProfileSetupOptions {
-  /**
-   * zkgroup server secret params. Unset: `ZK_SERVER_SECRET_PARAMS`, or (outside production)
-   * fresh params for this process; see `loadZkServerSecretParams`.
-   */
+  /** zkgroup server secret params. @default the runtime's (`SubgraphRuntime.zkSecretParams`) */
   readonly zkSecretParams?: ServerSecretParams;
   /**
    * Whether an account blocked a caller (from the blocking feature). A blocked caller's
@@ -19,8 +19,17 @@ export interface ProfileSetupOptions {
    * @default never blocked
    */
   readonly isBlocked?: IsBlocked;
-  /** Avatar upload forms. @default {@link StubAvatarUploadForms} until attachments serves them */
+  /**
+   * Avatar upload forms.
+   * @default {@link AttachmentsAvatarUploadForms} on `attachmentsUrl`; without one,
+   * {@link StubAvatarUploadForms} (no working upload URL)
+   */
   readonly avatarUploadForms?: AvatarUploadForms;
+  /**
+   * The attachments subgraph's URL (or a getter, when it listens after accounts): where avatar
+   * upload forms come from.
+   */
+  readonly attachmentsUrl?: string | (() => string);
   /** Clock of the profile service, ms since the epoch. @default Date.now */
   readonly profileClock?: () => number;
 }
@@ -31,23 +40,22 @@ export interface ProfileSetup {
   readonly zkSecretParams: ServerSecretParams;
 }
 
-/**
- * Builds the profile service on a runtime.
- * @throws ConfigError when no params are given and `ZK_SERVER_SECRET_PARAMS` is invalid, or
- * unset in production.
- */
+/** Builds the profile service on a runtime. */
 export function createProfiles(
   runtime: SubgraphRuntime,
   logger: Logger,
   options: ProfileSetupOptions = {},
 ): ProfileSetup {
-  const zkSecretParams =
-    options.zkSecretParams ?? loadZkServerSecretParams({ production: runtime.production, logger });
+  const zkSecretParams = options.zkSecretParams ?? runtime.zkSecretParams;
   const service = new ProfileService({
     store: new ProfileRepository(runtime.prisma),
     zkSecretParams,
     limits: runtime.limits,
-    avatarForms: options.avatarUploadForms ?? new StubAvatarUploadForms(),
+    avatarForms:
+      options.avatarUploadForms ??
+      (options.attachmentsUrl
+        ? new AttachmentsAvatarUploadForms(options.attachmentsUrl, runtime.routerSecret)
+        : new StubAvatarUploadForms()),
     ...(options.isBlocked ? { isBlocked: options.isBlocked } : {}),
     ...(options.profileClock ? { now: options.profileClock } : {}),
   });

@@ -135,6 +135,27 @@ export class AccountRepository {
     });
   }
 
+  /** The accounts with any of these ACIs or PNIs and their devices (lowest id first), in one query. */
+  findServiceTargets(
+    acis: readonly string[],
+    pnis: readonly string[],
+  ): Promise<ServiceTargetRecord[]> {
+    return this.#prisma.account.findMany({
+      where: { OR: [{ aci: { in: [...acis] } }, { pni: { in: [...pnis] } }] },
+      select: {
+        aci: true,
+        pni: true,
+        number: true,
+        unidentifiedAccessKey: true,
+        unrestrictedUnidentifiedAccess: true,
+        devices: {
+          select: { deviceId: true, registrationId: true, pniRegistrationId: true },
+          orderBy: { deviceId: 'asc' },
+        },
+      },
+    });
+  }
+
   findDevice(aci: string, deviceId: number): Promise<DeviceRecord | null> {
     return this.#prisma.device.findUnique({ where: { aci_deviceId: { aci, deviceId } } });
   }

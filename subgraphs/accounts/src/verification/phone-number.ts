@@ -15,7 +15,7 @@ const MAX_INPUT_LENGTH = 64;
 export function normalizePhoneNumber(input: string): string {
   const refuse = () =>
     new BadUserInputError(
-      'Expected a valid phone number in international format (E.164, e.g. +14155550101)',
+      'Expected a valid phone number in international format (E.164: + then the country code and number, digits only)',
       'number',
     );
   const trimmed = input.trim();

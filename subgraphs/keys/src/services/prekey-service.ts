@@ -3,7 +3,12 @@ import type { AuthenticatedDevice, RequestAuth } from '@courier/auth';
 import type { IdentityType } from '@courier/db';
 import { BadUserInputError, NotFoundError, UnauthenticatedError } from '@courier/errors';
 import type { RateLimits } from '@courier/limits';
-import { parseServiceId, unidentifiedAccessKeyMatches } from '@courier/server';
+import {
+  parseServiceId,
+  unidentifiedAccessKeyMatches,
+  verifyGroupSendToken,
+} from '@courier/server';
+import type { ServerSecretParams } from '@signalapp/libsignal-client/dist/zkgroup/index.js';
 import type { AccountsClient, KeyTarget } from '../clients/accounts-client.ts';
 import type { DeviceKeysRepository } from '../repositories/device-keys-repository.ts';
 import type { PreKeyRepository } from '../repositories/prekey-repository.ts';
@@ -27,9 +32,11 @@ export interface SetPreKeysInput {
   readonly pqLastResortPreKey?: SignedPreKeyBytes | null;
 }
 
-/** Unidentified access to a bundle. */
+/** Unidentified access to a bundle: exactly one of the two. */
 export interface KeyAccess {
-  readonly unidentifiedAccessKey: Uint8Array;
+  readonly unidentifiedAccessKey?: Uint8Array | null;
+  /** A group send full token endorsing exactly the target's service id. */
+  readonly groupSendToken?: Uint8Array | null;
 }
 
 /** Arguments of `Query.preKeyBundle`. */
@@ -114,6 +121,10 @@ export interface PreKeyServiceOptions {
   readonly deviceKeys: DeviceKeysRepository;
   readonly accounts: Pick<AccountsClient, 'findTarget' | 'isBlocked'>;
   readonly limits: Pick<RateLimits, 'consume'>;
+  /** zkgroup params group send tokens are verified with; unset, tokens are refused. */
+  readonly zkSecretParams?: ServerSecretParams;
+  /** Clock of token expiry checks, ms since the epoch. @default Date.now */
+  readonly now?: () => number;
 }
 
 /**
@@ -125,20 +136,26 @@ export interface PreKeyServiceOptions {
  * target device with the `prekeys` bucket; an account that blocked the caller answers
  * `NOT_FOUND` like an unknown one), or with no token the target's unidentified access key
  * (constant-time compare; any key when the target allows unrestricted access), where an unknown
- * account and a wrong or missing key all answer `UNAUTHENTICATED`. Group send endorsement tokens
- * arrive with the groups issue.
+ * account and a wrong or missing key all answer `UNAUTHENTICATED`; or a group send full token
+ * endorsing exactly the target service id (as Signal's keys endpoint accepts): an expired or
+ * malformed token is `UNAUTHENTICATED`, one endorsing someone else `FORBIDDEN`, and an unknown
+ * account after a valid token `NOT_FOUND`.
  */
 export class PreKeyService {
   readonly #preKeys: PreKeyRepository;
   readonly #deviceKeys: DeviceKeysRepository;
   readonly #accounts: PreKeyServiceOptions['accounts'];
   readonly #limits: PreKeyServiceOptions['limits'];
+  readonly #zkSecretParams: ServerSecretParams | undefined;
+  readonly #now: () => number;
 
   constructor(options: PreKeyServiceOptions) {
     this.#preKeys = options.preKeys;
     this.#deviceKeys = options.deviceKeys;
     this.#accounts = options.accounts;
     this.#limits = options.limits;
+    this.#zkSecretParams = options.zkSecretParams;
+    this.#now = options.now ?? Date.now;
   }
 
   /**
@@ -293,10 +310,29 @@ export class PreKeyService {
       return target;
     }
     if (!access) throw new UnauthenticatedError('Prekeys unavailable');
+    const { unidentifiedAccessKey, groupSendToken } = access;
+    if ((unidentifiedAccessKey == null) === (groupSendToken == null)) {
+      throw new BadUserInputError(
+        'access needs exactly one of unidentifiedAccessKey and groupSendToken',
+        'access',
+      );
+    }
+    if (groupSendToken != null) {
+      if (!this.#zkSecretParams) throw new UnauthenticatedError('Prekeys unavailable');
+      verifyGroupSendToken(
+        this.#zkSecretParams,
+        groupSendToken,
+        [service.text],
+        new Date(this.#now()),
+      );
+      const target = await this.#accounts.findTarget(service.text);
+      if (!target) throw new NotFoundError('No such account');
+      return target;
+    }
     const target = await this.#accounts.findTarget(service.text);
     const keyMatches = unidentifiedAccessKeyMatches(
       target?.unidentifiedAccessKey ?? null,
-      access.unidentifiedAccessKey,
+      unidentifiedAccessKey!,
     );
     if (!target || !(keyMatches || target.unrestrictedUnidentifiedAccess)) {
       throw new UnauthenticatedError('Prekeys unavailable');

@@ -66,6 +66,29 @@ export function generateSenderCertificateKeys(): SenderCertificateKeyText {
 }
 
 /**
+ * Server certificate key ids libsignal refuses (`REVOKED_SERVER_CERTIFICATE_KEY_IDS` in its
+ * sealed_sender.rs: 0xDEADC357 tests the revocation logic); rotation skips them.
+ */
+const REVOKED_KEY_IDS: ReadonlySet<number> = new Set([0xdeadc357]);
+
+/**
+ * The keys after a rotation of the server key: the same trust root, a fresh server key and the
+ * next key id. Certificates issued before stay valid until they expire (recipients validate them
+ * against the trust root, which does not change); new ones carry the new key id.
+ */
+export function rotateSenderCertificateKeys(
+  current: SenderCertificateKeyText,
+): SenderCertificateKeyText {
+  let keyId = (current.keyId + 1) % 0x1_0000_0000;
+  while (REVOKED_KEY_IDS.has(keyId)) keyId = (keyId + 1) % 0x1_0000_0000;
+  return {
+    trustRoot: current.trustRoot,
+    serverKey: Buffer.from(PrivateKey.generate().serialize()).toString('base64'),
+    keyId,
+  };
+}
+
+/**
  * Environment of the sender-certificate keys: `SENDER_CERTIFICATE_TRUST_ROOT` and
  * `SENDER_CERTIFICATE_SERVER_KEY` (base64 serialized private keys; both or neither) and
  * `SENDER_CERTIFICATE_KEY_ID` (the server certificate's id, default 1). Every messages instance

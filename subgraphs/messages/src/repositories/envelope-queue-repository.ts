@@ -32,19 +32,27 @@ export class EnvelopeQueueRepository {
     this.#prisma = prisma;
   }
 
-  /** Stores envelopes in one statement (one round trip, one commit). */
+  /**
+   * Stores envelopes in one statement (one round trip, one commit) however many there are: the
+   * columns travel as arrays and `unnest` turns them into rows, so a 5000-recipient send is one
+   * insert with six parameters.
+   */
   async insertMany(rows: readonly QueuedEnvelopeRow[]): Promise<void> {
     if (rows.length === 0) return;
-    await this.#prisma.queuedEnvelope.createMany({
-      data: rows.map((row) => ({
-        guid: row.guid,
-        destinationAci: row.destinationAci,
-        destinationDeviceId: row.destinationDeviceId,
-        serverTimestamp: BigInt(row.serverTimestamp),
-        envelope: row.envelope as Uint8Array<ArrayBuffer>,
-        expiresAt: row.expiresAt,
-      })),
-    });
+    const guids = rows.map((row) => row.guid);
+    const acis = rows.map((row) => row.destinationAci);
+    const deviceIds = rows.map((row) => row.destinationDeviceId);
+    const timestamps = rows.map((row) => String(row.serverTimestamp));
+    const envelopes = rows.map((row) =>
+      Buffer.from(row.envelope.buffer, row.envelope.byteOffset, row.envelope.byteLength),
+    );
+    const expiries = rows.map((row) => String(row.expiresAt.getTime()));
+    await this.#prisma.$executeRaw`
+      INSERT INTO messages.queued_envelopes
+        (guid, destination_aci, destination_device_id, server_timestamp, envelope, expires_at)
+      SELECT g, a, d, t, e, to_timestamp(x / 1000.0) AT TIME ZONE 'UTC'
+      FROM unnest(${guids}::uuid[], ${acis}::uuid[], ${deviceIds}::int[], ${timestamps}::bigint[],
+                  ${envelopes}::bytea[], ${expiries}::bigint[]) AS v(g, a, d, t, e, x)`;
   }
 
   /**

@@ -1,11 +1,17 @@
+import { ConflictError } from '@courier/errors';
 import {
   Base64Scalar,
+  envelopeMetrics,
   type GraphQLResolverMap,
   TimestampScalar,
   requireDevice,
 } from '@courier/server';
 import type { MessagesContext } from '../context.ts';
 import type { EnvelopeEventModel } from '../services/envelope-model.ts';
+import type {
+  MultiRecipientSendInput,
+  MultiRecipientSendResult,
+} from '../services/multi-recipient-service.ts';
 import type {
   MessageAccess,
   SendMessageInput,
@@ -21,6 +27,9 @@ export const resolvers: GraphQLResolverMap<MessagesContext> = {
   SendMessageResult: {
     __resolveType: (result: SendMessageResult) => result.__typename,
   },
+  SendMultiRecipientMessageResult: {
+    __resolveType: (result: MultiRecipientSendResult) => result.__typename,
+  },
   Query: {
     senderCertificate: (
       _parent,
@@ -29,6 +38,11 @@ export const resolvers: GraphQLResolverMap<MessagesContext> = {
     ) => context.certificates.issue(requireDevice(context), args.includeNumber ?? false),
     senderCertificateTrustRoot: (_parent, _args, context: MessagesContext) =>
       context.certificates.trustRoot(),
+    envelopes: (
+      _parent,
+      args: { limit?: number | null; waitSeconds?: number | null },
+      context: MessagesContext,
+    ) => context.delivery.poll(requireDevice(context), args.limit ?? 100, args.waitSeconds ?? 0),
   },
   Mutation: {
     sendMessage: (
@@ -36,6 +50,15 @@ export const resolvers: GraphQLResolverMap<MessagesContext> = {
       args: { destination: string; input: SendMessageInput; access?: MessageAccess | null },
       context: MessagesContext,
     ) => context.sender.sendAs(context.auth, args.destination, args.input, args.access),
+    sendMultiRecipientMessage: (
+      _parent,
+      args: MultiRecipientSendInput & { access?: MessageAccess | null },
+      context: MessagesContext,
+    ) =>
+      context.multiRecipient.send(context.auth, {
+        ...args,
+        unidentifiedAccessKey: args.access?.unidentifiedAccessKey ?? null,
+      }),
     acknowledgeEnvelopes: (_parent, args: { guids: string[] }, context: MessagesContext) =>
       context.delivery.acknowledge(requireDevice(context), args.guids),
   },
@@ -43,7 +66,13 @@ export const resolvers: GraphQLResolverMap<MessagesContext> = {
     envelopes: {
       subscribe: (_parent: unknown, _args: unknown, context: MessagesContext) =>
         context.delivery.stream(requireDevice(context)),
-      resolve: (event: EnvelopeEventModel) => event,
+      resolve: (event: EnvelopeEventModel) => {
+        if (event.__typename === 'Replaced') {
+          throw new ConflictError('This device opened a newer envelope stream; this one ended');
+        }
+        if (event.__typename === 'Envelope') envelopeMetrics.delivered.inc();
+        return event;
+      },
     },
   },
 };

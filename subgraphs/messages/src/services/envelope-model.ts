@@ -33,9 +33,18 @@ export interface QueueEmptyModel {
   readonly empty: true;
 }
 
-export type EnvelopeEventModel = EnvelopeModel | QueueEmptyModel;
+/**
+ * The last event of a stream that a newer connection of the same device replaced; the
+ * subscription resolver turns it into a `CONFLICT` error, never into data.
+ */
+export interface ReplacedModel {
+  readonly __typename: 'Replaced';
+}
+
+export type EnvelopeEventModel = EnvelopeModel | QueueEmptyModel | ReplacedModel;
 
 export const QUEUE_EMPTY: QueueEmptyModel = { __typename: 'QueueEmpty', empty: true };
+export const REPLACED: ReplacedModel = { __typename: 'Replaced' };
 
 /** Decodes a stored/published `Envelope` protobuf into what the graph serves. */
 export function envelopeModelOf(bytes: Uint8Array): EnvelopeModel {

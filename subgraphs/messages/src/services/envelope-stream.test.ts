@@ -5,12 +5,12 @@ import { describe, expect, it } from 'vitest';
 import type { StoredEnvelope } from '../repositories/envelope-queue-repository.ts';
 import { drainThenLive } from './envelope-stream.ts';
 
-function envelope(serverTimestamp: number): StoredEnvelope {
+function envelope(serverTimestamp: number, ephemeral = false): StoredEnvelope {
   const guid = randomUUID();
   return {
     guid,
     serverTimestamp,
-    envelope: signal.Envelope.encode({ serverGuid: guid, serverTimestamp }).finish(),
+    envelope: signal.Envelope.encode({ serverGuid: guid, serverTimestamp, ephemeral }).finish(),
   };
 }
 
@@ -47,6 +47,37 @@ describe('drainThenLive', () => {
     const waiting = stream.next();
     await stream.return!();
     expect(await waiting).toEqual({ done: true, value: undefined });
+    await bus.close();
+  });
+
+  it('drops online-only envelopes older than 10 s instead of delivering them late', async () => {
+    const bus = createBus({ channelPrefix: 'test:' });
+    const live = await bus.iterate('device');
+    const now = 100_000;
+    const stream = drainThenLive({ live, pageSize: 10, fetchPage: async () => [], now: () => now });
+    const late = envelope(now - 10_001, true);
+    const onTime = envelope(now - 10_000, true);
+    const stored = envelope(now - 60_000);
+    for (const e of [late, onTime, stored]) await bus.publish('device', e.envelope);
+    const seen: (string | undefined)[] = [];
+    for (let i = 0; i < 3; i++) {
+      const result = await stream.next();
+      seen.push(guidOf(result.value as { __typename: string; guid?: string }));
+    }
+    expect(seen).toEqual(['QueueEmpty', onTime.guid, stored.guid]);
+    await stream.return!();
+    await bus.close();
+  });
+
+  it('ends with one Replaced event when a newer connection replaces it', async () => {
+    const bus = createBus({ channelPrefix: 'test:' });
+    const live = await bus.iterate('device');
+    const stream = drainThenLive({ live, pageSize: 10, fetchPage: async () => [] });
+    expect((await stream.next()).value).toEqual({ __typename: 'QueueEmpty', empty: true });
+    const waiting = stream.next();
+    stream.replace();
+    expect(await waiting).toEqual({ done: false, value: { __typename: 'Replaced' } });
+    expect(await stream.next()).toEqual({ done: true, value: undefined });
     await bus.close();
   });
 });

@@ -1,5 +1,13 @@
 import type { QueuePosition, StoredEnvelope } from '../repositories/envelope-queue-repository.ts';
-import { QUEUE_EMPTY, envelopeModelOf, type EnvelopeEventModel } from './envelope-model.ts';
+import {
+  QUEUE_EMPTY,
+  REPLACED,
+  envelopeModelOf,
+  type EnvelopeEventModel,
+} from './envelope-model.ts';
+
+/** Online-only envelopes older than this are dropped instead of delivered late, as Signal. */
+export const ONLINE_ENVELOPE_MAX_AGE_MS = 10_000;
 
 /** What {@link drainThenLive} reads from. */
 export interface EnvelopeStreamSources {
@@ -9,6 +17,17 @@ export interface EnvelopeStreamSources {
   readonly fetchPage: (after: QueuePosition | undefined) => Promise<StoredEnvelope[]>;
   /** The page size `fetchPage` uses: a shorter page ends the drain. */
   readonly pageSize: number;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+/** A device's envelope stream; {@link EnvelopeStream.replace} ends it for a newer connection. */
+export interface EnvelopeStream extends AsyncIterableIterator<EnvelopeEventModel> {
+  /**
+   * Ends the stream because the device connected again: a waiting or later `next()` yields one
+   * `Replaced` event, then the stream is done.
+   */
+  replace(): void;
 }
 
 /**
@@ -21,14 +40,14 @@ export interface EnvelopeStreamSources {
  * A plain iterator object, not an async generator: `return()` ends the live channel at once,
  * even while `next()` waits (graphql-ws unsubscribes by calling `return()`).
  */
-export function drainThenLive(
-  sources: EnvelopeStreamSources,
-): AsyncIterableIterator<EnvelopeEventModel> {
+export function drainThenLive(sources: EnvelopeStreamSources): EnvelopeStream {
+  const now = sources.now ?? Date.now;
   const pending: EnvelopeEventModel[] = [];
   const drained = new Set<string>();
   let position: QueuePosition | undefined;
   let draining = true;
   let done = false;
+  let replaced = false;
   const finish = async (): Promise<IteratorResult<EnvelopeEventModel>> => {
     done = true;
     pending.length = 0;
@@ -39,6 +58,10 @@ export function drainThenLive(
   return {
     async next(): Promise<IteratorResult<EnvelopeEventModel>> {
       for (;;) {
+        if (replaced && !done) {
+          await finish();
+          return { done: false, value: REPLACED };
+        }
         if (done) return { done: true, value: undefined };
         const queued = pending.shift();
         if (queued !== undefined) return { done: false, value: queued };
@@ -58,6 +81,7 @@ export function drainThenLive(
           continue;
         }
         const result = await sources.live.next();
+        if (replaced) continue;
         if (done) return { done: true, value: undefined };
         if (result.done) {
           done = true;
@@ -65,10 +89,18 @@ export function drainThenLive(
         }
         const envelope = envelopeModelOf(result.value);
         if (drained.delete(envelope.guid)) continue;
+        if (envelope.ephemeral && now() - envelope.serverTimestamp > ONLINE_ENVELOPE_MAX_AGE_MS) {
+          continue;
+        }
         return { done: false, value: envelope };
       }
     },
     return: finish,
+    replace() {
+      if (done || replaced) return;
+      replaced = true;
+      void sources.live.return?.();
+    },
     async throw(error?: unknown): Promise<IteratorResult<EnvelopeEventModel>> {
       await finish();
       throw error;

@@ -1,24 +1,14 @@
-import { randomUUID } from 'node:crypto';
 import type { AuthenticatedDevice } from '@courier/auth';
 import type { Logger } from '@courier/logging';
 import { signal, toSafeNumber } from '@courier/proto';
 import type { AccountsClient } from '@courier/server';
-import type { EnvelopeChannelRepository } from '../repositories/envelope-channel-repository.ts';
-import type {
-  EnvelopeQueueRepository,
-  QueuedEnvelopeRow,
-} from '../repositories/envelope-queue-repository.ts';
+import type { EnvelopeOutbox, OutgoingEnvelope } from './envelope-outbox.ts';
 
 /** What {@link ReceiptService} works with. */
 export interface ReceiptServiceOptions {
   readonly accounts: Pick<AccountsClient, 'findTarget'>;
-  readonly queue: Pick<EnvelopeQueueRepository, 'insertMany'>;
-  readonly channels: Pick<EnvelopeChannelRepository, 'publish'>;
+  readonly outbox: Pick<EnvelopeOutbox, 'enqueue'>;
   readonly logger: Logger;
-  /** How long a receipt is kept unacknowledged, in ms. */
-  readonly envelopeTtlMs: number;
-  /** @default Date.now */
-  readonly now?: () => number;
 }
 
 /**
@@ -31,11 +21,9 @@ export interface ReceiptServiceOptions {
  */
 export class ReceiptService {
   readonly #options: ReceiptServiceOptions;
-  readonly #now: () => number;
 
   constructor(options: ReceiptServiceOptions) {
     this.#options = options;
-    this.#now = options.now ?? Date.now;
   }
 
   /**
@@ -47,9 +35,7 @@ export class ReceiptService {
     envelopes: readonly Uint8Array[],
   ): Promise<void> {
     try {
-      const rows: QueuedEnvelopeRow[] = [];
-      const serverTimestamp = this.#now();
-      const expiresAt = new Date(serverTimestamp + this.#options.envelopeTtlMs);
+      const receipts: OutgoingEnvelope[] = [];
       for (const bytes of envelopes) {
         const original = signal.Envelope.decode(bytes);
         const sender = original.sourceServiceId;
@@ -63,33 +49,21 @@ export class ReceiptService {
         }
         const account = await this.#options.accounts.findTarget(sender);
         for (const device of account?.devices ?? []) {
-          const guid = randomUUID();
-          rows.push({
-            guid,
+          receipts.push({
             destinationAci: sender,
             destinationDeviceId: device.deviceId,
-            serverTimestamp,
-            expiresAt,
-            envelope: signal.Envelope.encode({
+            fields: {
               type: signal.Envelope.Type.SERVER_DELIVERY_RECEIPT,
               sourceServiceId: original.destinationServiceId || recipient.aci,
               sourceDevice: recipient.deviceId,
               destinationServiceId: sender,
               clientTimestamp: toSafeNumber(original.clientTimestamp),
-              serverGuid: guid,
-              serverTimestamp,
               urgent: false,
-            }).finish(),
+            },
           });
         }
       }
-      if (rows.length === 0) return;
-      await this.#options.queue.insertMany(rows);
-      await Promise.all(
-        rows.map((row) =>
-          this.#options.channels.publish(row.destinationAci, row.destinationDeviceId, row.envelope),
-        ),
-      );
+      if (receipts.length > 0) await this.#options.outbox.enqueue(receipts, false);
     } catch (error) {
       this.#options.logger.warn({ err: error }, 'server delivery receipts failed');
     }

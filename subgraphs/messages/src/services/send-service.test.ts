@@ -3,6 +3,7 @@ import { createLogger } from '@courier/logging';
 import { signal } from '@courier/proto';
 import type { AccountTarget } from '@courier/server';
 import { describe, expect, it, vi } from 'vitest';
+import { EnvelopeOutbox } from './envelope-outbox.ts';
 import type { QueuedEnvelopeRow } from '../repositories/envelope-queue-repository.ts';
 import { SendService, type OutgoingMessage } from './send-service.ts';
 
@@ -40,14 +41,13 @@ function service(options: { blocked?: boolean; recipient?: AccountTarget } = {})
   };
   const delivery = { deliver: vi.fn(async () => undefined) };
   const limits = { consume: vi.fn(async () => undefined) };
-  const sender = new SendService({
-    accounts,
+  const outbox = new EnvelopeOutbox({
     queue,
-    delivery,
-    limits,
+    channels: { publish: delivery.deliver },
     logger: createLogger({ name: 'test', level: 'silent' }),
     now: () => 1_000,
   });
+  const sender = new SendService({ accounts, outbox, limits });
   return { sender, accounts, queue, inserted, delivery, limits };
 }
 

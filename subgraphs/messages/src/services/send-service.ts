@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { AuthenticatedDevice, RequestAuth } from '@courier/auth';
 import {
   BadUserInputError,
@@ -6,7 +5,6 @@ import {
   PayloadTooLargeError,
   UnauthenticatedError,
 } from '@courier/errors';
-import type { Logger } from '@courier/logging';
 import { signal } from '@courier/proto';
 import {
   unidentifiedAccessKeyMatches,
@@ -15,18 +13,12 @@ import {
   type SubgraphRuntime,
   parseServiceId,
 } from '@courier/server';
-import type {
-  EnvelopeQueueRepository,
-  QueuedEnvelopeRow,
-} from '../repositories/envelope-queue-repository.ts';
-import type { DeliveryService } from './delivery-service.ts';
+import type { EnvelopeOutbox } from './envelope-outbox.ts';
 
 /** Largest `content` of one message, as Signal (96 KiB). */
 export const MAX_CONTENT_BYTES = 96 * 1024;
 /** Most entries in one send (one per device; Signal allows a primary plus linked devices). */
 const MAX_MESSAGES = 127;
-/** How long an unacknowledged envelope is kept, by default (30 days). */
-export const DEFAULT_ENVELOPE_TTL_MS = 30 * 24 * 60 * 60 * 1000;
 
 /** Envelope types a client may send (the others are the server's own, or only inside sealed sender). */
 const SENDABLE_TYPES: Readonly<Record<string, signal.Envelope.Type>> = {
@@ -71,14 +63,8 @@ export type SendMessageResult =
 /** What {@link SendService} works with. */
 export interface SendServiceOptions {
   readonly accounts: Pick<AccountsClient, 'findTarget' | 'isBlocked'>;
-  readonly queue: Pick<EnvelopeQueueRepository, 'insertMany'>;
-  readonly delivery: Pick<DeliveryService, 'deliver'>;
+  readonly outbox: Pick<EnvelopeOutbox, 'enqueue'>;
   readonly limits: Pick<SubgraphRuntime['limits'], 'consume'>;
-  readonly logger: Logger;
-  /** @default {@link DEFAULT_ENVELOPE_TTL_MS} */
-  readonly envelopeTtlMs?: number;
-  /** @default Date.now */
-  readonly now?: () => number;
 }
 
 function parseDestination(destination: string): { pni: boolean; uuid: string; text: string } {
@@ -175,13 +161,9 @@ function checkDevices(
  */
 export class SendService {
   readonly #options: SendServiceOptions;
-  readonly #ttlMs: number;
-  readonly #now: () => number;
 
   constructor(options: SendServiceOptions) {
     this.#options = options;
-    this.#ttlMs = options.envelopeTtlMs ?? DEFAULT_ENVELOPE_TTL_MS;
-    this.#now = options.now ?? Date.now;
   }
 
   /**
@@ -286,49 +268,27 @@ export class SendService {
     return { __typename: 'SendMessageSuccess', needsSync };
   }
 
-  async #enqueue(
+  #enqueue(
     sender: AuthenticatedDevice | null,
     destinationAci: string,
     destinationServiceId: string,
     input: SendMessageInput,
   ): Promise<void> {
-    const serverTimestamp = this.#now();
-    const expiresAt = new Date(serverTimestamp + this.#ttlMs);
-    const online = input.online ?? false;
-    const rows: QueuedEnvelopeRow[] = input.messages.map((message) => {
-      const guid = randomUUID();
-      const envelope = signal.Envelope.encode({
-        type: SENDABLE_TYPES[message.type]!,
-        ...(sender ? { sourceServiceId: sender.aci, sourceDevice: sender.deviceId } : {}),
-        destinationServiceId,
-        clientTimestamp: input.timestamp,
-        content: message.content,
-        serverGuid: guid,
-        serverTimestamp,
-        urgent: input.urgent ?? true,
-        story: input.story ?? false,
-        ephemeral: online,
-      }).finish();
-      return {
-        guid,
+    return this.#options.outbox.enqueue(
+      input.messages.map((message) => ({
         destinationAci,
         destinationDeviceId: message.deviceId,
-        serverTimestamp,
-        envelope,
-        expiresAt,
-      };
-    });
-    if (!online) await this.#options.queue.insertMany(rows);
-    // Stored envelopes are safe once committed: a lost publish is caught up by the next drain.
-    const published = await Promise.allSettled(
-      rows.map((row) =>
-        this.#options.delivery.deliver(row.destinationAci, row.destinationDeviceId, row.envelope),
-      ),
+        fields: {
+          type: SENDABLE_TYPES[message.type]!,
+          ...(sender ? { sourceServiceId: sender.aci, sourceDevice: sender.deviceId } : {}),
+          destinationServiceId,
+          clientTimestamp: input.timestamp,
+          content: message.content,
+          urgent: input.urgent ?? true,
+          story: input.story ?? false,
+        },
+      })),
+      input.online ?? false,
     );
-    for (const result of published) {
-      if (result.status === 'rejected') {
-        this.#options.logger.warn({ err: result.reason }, 'envelope publish failed');
-      }
-    }
   }
 }

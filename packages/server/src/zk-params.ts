@@ -25,8 +25,8 @@ export function parseZkServerSecretParams(base64: string): ServerSecretParams {
 /**
  * Generates fresh zkgroup server secret params and returns them as standard base64, the form
  * `ZK_SERVER_SECRET_PARAMS` takes. Generate once per deployment and keep them: every
- * credential (profile key credentials now, group auth credentials later) is bound to them, and
- * clients fetch the matching public params from `Query.zkServerPublicParams`.
+ * credential (profile key credentials, group auth credentials, group send endorsements) is bound
+ * to them, and clients fetch the matching public params from `Query.zkServerPublicParams`.
  */
 export function generateZkServerSecretParams(): string {
   return Buffer.from(ServerSecretParams.generate().serialize()).toString('base64');
@@ -35,7 +35,9 @@ export function generateZkServerSecretParams(): string {
 /**
  * Environment of the zkgroup params: `ZK_SERVER_SECRET_PARAMS`, the base64 of serialized
  * `ServerSecretParams` (make one with {@link generateZkServerSecretParams}). Every instance of
- * every subgraph that issues or verifies zkgroup credentials must get the same value.
+ * every subgraph must get the same value: accounts issues profile key credentials, groups issues
+ * auth credentials and group send endorsements, messages and keys verify group send tokens.
+ * `createSubgraphRuntime` loads them once per process (`SubgraphRuntime.zkSecretParams`).
  */
 export const zkParamsEnv = z.object({
   ZK_SERVER_SECRET_PARAMS: z

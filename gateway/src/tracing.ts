@@ -1,0 +1,67 @@
+import type { GatewayConfigContext, GatewayPlugin } from '@graphql-hive/gateway';
+import { dropSensitiveSpanAttributes } from '@courier/logging';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { hiveLoggerFromPino, type PinoLikeLogger } from './logger.ts';
+
+/** Builds the gateway's OpenTelemetry plugin, once {@link setUpGatewayTracing} ran. */
+export type GatewayTracingPlugin = (context: GatewayConfigContext) => GatewayPlugin;
+
+/** Whether tracing is configured (`OTEL_EXPORTER_OTLP_ENDPOINT`, unless `OTEL_SDK_DISABLED`). */
+export function gatewayTracingEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env['OTEL_SDK_DISABLED']?.toLowerCase() === 'true') return false;
+  return Boolean(env['OTEL_EXPORTER_OTLP_ENDPOINT'] || env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']);
+}
+
+function redacting(inner: SpanExporter): SpanExporter {
+  return {
+    export(spans, done) {
+      for (const span of spans) {
+        dropSensitiveSpanAttributes(span.attributes as Record<string, unknown>);
+      }
+      inner.export(spans, done);
+    },
+    shutdown: () => inner.shutdown(),
+    forceFlush: () => inner.forceFlush?.() ?? Promise.resolve(),
+  };
+}
+
+let setUp: Promise<GatewayTracingPlugin | undefined> | undefined;
+
+/**
+ * Sets up OpenTelemetry for the gateway when it is configured (see
+ * {@link gatewayTracingEnabled}), once per process, and answers the plugin that traces requests,
+ * operations and subgraph calls and propagates W3C `traceparent` to the subgraphs; without
+ * configuration it loads nothing and answers undefined. Spans go over OTLP/HTTP to
+ * `OTEL_EXPORTER_OTLP_ENDPOINT` as service `OTEL_SERVICE_NAME` (default `courier-gateway`), without
+ * client addresses, full URLs or GraphQL documents.
+ */
+export function setUpGatewayTracing(
+  options: {
+    /** @default process.env */
+    readonly env?: NodeJS.ProcessEnv;
+    /** Where the set-up is logged. @default Hive's console logger */
+    readonly logger?: PinoLikeLogger | undefined;
+    /** Where spans go instead of OTLP (tests). */
+    readonly exporter?: SpanExporter;
+  } = {},
+): Promise<GatewayTracingPlugin | undefined> {
+  const { env = process.env, logger, exporter } = options;
+  if (!exporter && !gatewayTracingEnabled(env)) return Promise.resolve(undefined);
+  setUp ??= (async () => {
+    const [{ openTelemetrySetup }, { useOpenTelemetry }, { OTLPTraceExporter }, contextHooks] =
+      await Promise.all([
+        import('@graphql-hive/plugin-opentelemetry/setup'),
+        import('@graphql-hive/plugin-opentelemetry'),
+        import('@opentelemetry/exporter-trace-otlp-http'),
+        import('@opentelemetry/context-async-hooks'),
+      ]);
+    openTelemetrySetup({
+      contextManager: new contextHooks.AsyncLocalStorageContextManager(),
+      resource: { serviceName: env['OTEL_SERVICE_NAME'] || 'courier-gateway' },
+      traces: { exporter: redacting(exporter ?? new OTLPTraceExporter()) },
+      ...(logger ? { log: hiveLoggerFromPino(logger) } : {}),
+    });
+    return (context) => useOpenTelemetry({ traces: true, log: context.log }) as GatewayPlugin;
+  })();
+  return setUp;
+}

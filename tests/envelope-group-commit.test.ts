@@ -1,0 +1,69 @@
+import { randomUUID } from 'node:crypto';
+import { signal } from '@courier/proto';
+import { startPlatform, type Platform } from '@courier/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * The messages outbox's group commit against real PostgreSQL: sends that arrive together share
+ * inserts, each resolves only once its rows are committed, and one bad row fails its whole batch
+ * (one statement) without storing anything of the others in it.
+ */
+describe('envelope outbox group commit (real PostgreSQL)', () => {
+  let platform: Platform;
+
+  beforeAll(async () => {
+    platform = await startPlatform();
+  });
+  afterAll(async () => {
+    await platform?.stop();
+  });
+
+  const envelope = (destinationAci: string, clientTimestamp: number) => [
+    {
+      destinationAci,
+      destinationDeviceId: 1,
+      fields: {
+        type: signal.Envelope.Type.CIPHERTEXT,
+        clientTimestamp,
+        content: new Uint8Array([1, 2, 3]),
+      },
+    },
+  ];
+  const stored = (aci: string) =>
+    platform.runtime.prisma.queuedEnvelope.count({ where: { destinationAci: aci } });
+
+  it('commits every one of many concurrent sends before it resolves', async () => {
+    const outbox = platform.messages[0]!.outbox;
+    const aci = randomUUID();
+    const counts = await Promise.all(
+      Array.from({ length: 300 }, async (_, i) => {
+        await outbox.enqueue(envelope(aci, i), false);
+        return stored(aci);
+      }),
+    );
+    expect(await stored(aci)).toBe(300);
+    expect(Math.min(...counts)).toBeGreaterThanOrEqual(1);
+    const rows = await platform.runtime.prisma.queuedEnvelope.findMany({
+      where: { destinationAci: aci },
+      select: { envelope: true },
+    });
+    const timestamps = rows.map((row) =>
+      Number(signal.Envelope.decode(new Uint8Array(row.envelope)).clientTimestamp),
+    );
+    expect(new Set(timestamps).size).toBe(300);
+  });
+
+  it('rejects every send of a batch whose insert fails and stores none of them', async () => {
+    const outbox = platform.messages[0]!.outbox;
+    const good = randomUUID();
+    const batch = [
+      ...Array.from({ length: 10 }, (_, i) => outbox.enqueue(envelope(good, i), false)),
+      outbox.enqueue(envelope('not-a-uuid', 99), false),
+    ];
+    const outcomes = await Promise.allSettled(batch);
+    expect(outcomes.every((outcome) => outcome.status === 'rejected')).toBe(true);
+    expect(await stored(good)).toBe(0);
+    await outbox.enqueue(envelope(good, 100), false);
+    expect(await stored(good)).toBe(1);
+  });
+});
