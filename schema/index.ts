@@ -19,3 +19,4 @@ export {
   isSubgraphName,
   type SubgraphName,
 } from './subgraphs.ts';
+export { errorCodeLabel, operationLabel, MAX_LABELLED_ROOT_FIELDS } from './operation-labels.ts';

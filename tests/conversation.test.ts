@@ -3,14 +3,12 @@ import {
   PreKeySignalMessage,
   ProtocolAddress,
   SignalMessage,
-  processPreKeyBundle,
   signalDecrypt,
   signalDecryptPreKey,
   signalEncrypt,
 } from '@signalapp/libsignal-client';
 import {
   Inbox,
-  PRE_KEY_BUNDLE_FIELDS,
   TestSignalStores,
   acknowledgeEnvelopes,
   expectData,
@@ -18,10 +16,9 @@ import {
   postGraphQL,
   registerTestAccount,
   startPlatform,
-  toLibsignalBundle,
+  startSessions,
   type EnvelopeEvent,
   type Platform,
-  type PreKeyBundleDeviceResponse,
   type TestAccount,
 } from '@courier/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,8 +26,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const SEND = `mutation ($d: String!, $i: SendMessageInput!) {
   sendMessage(destination: $d, input: $i) {
     __typename ... on SendMessageSuccess { needsSync } } }`;
-const BUNDLE = `mutation ($id: String!, $device: Int) {
-  preKeyBundle(serviceId: $id, deviceId: $device) { ${PRE_KEY_BUNDLE_FIELDS} } }`;
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 const bytesOf = (value: string) => new Uint8Array(Buffer.from(value, 'base64'));
@@ -91,22 +86,7 @@ describe('a Double Ratchet conversation between two accounts with two devices ea
   const ensureSession = async (from: Device, to: Device) => {
     const existing = await from.stores.sessions.getSession(to.address);
     if (existing?.hasCurrentState()) return;
-    const bundle = expectData<{
-      preKeyBundle: { identityKey: string; devices: PreKeyBundleDeviceResponse[] };
-    }>(
-      await postGraphQL(platform.gatewayUrl, BUNDLE, {
-        token: from.token,
-        variables: { id: to.account.aci, device: to.deviceId },
-      }),
-      'preKeyBundle',
-    ).preKeyBundle;
-    await processPreKeyBundle(
-      toLibsignalBundle(bundle.identityKey, bundle.devices[0]!),
-      to.address,
-      from.address,
-      from.stores.sessions,
-      from.stores.identity,
-    );
+    await startSessions(platform.gatewayUrl, from, from.stores, to.account.aci, to.deviceId);
   };
 
   /** Decrypts (or records) one envelope at `device`, then acknowledges it. */

@@ -6,6 +6,7 @@ import {
   expectData,
   postGraphQL,
   registerTestAccount,
+  sendOpaqueMessage,
   startPlatform,
   testRedisUrl,
   type Platform,
@@ -13,8 +14,6 @@ import {
 } from '@courier/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-const SEND = `mutation ($d: String!, $i: SendMessageInput!) {
-  sendMessage(destination: $d, input: $i) { __typename } }`;
 const POLL = `query ($limit: Int, $wait: Int) { envelopes(limit: $limit, waitSeconds: $wait) {
   more envelopes { guid content sourceServiceId } } }`;
 
@@ -31,27 +30,8 @@ describe('envelope delivery modes through the gateway', () => {
   const register = () =>
     registerTestAccount(platform, `+1415557${String(1000 + numbers++).padStart(4, '0')}`);
 
-  const send = async (from: TestAccount, to: TestAccount, content: Uint8Array) =>
-    expectData<{ sendMessage: { __typename: string } }>(
-      await postGraphQL(platform.gatewayUrl, SEND, {
-        token: from.token,
-        variables: {
-          d: to.aci,
-          i: {
-            timestamp: Date.now(),
-            messages: [
-              {
-                deviceId: 1,
-                registrationId: to.aciIdentity.registrationId,
-                type: 'CIPHERTEXT',
-                content: b64(content),
-              },
-            ],
-          },
-        },
-      }),
-      'sendMessage',
-    ).sendMessage;
+  const send = (from: TestAccount, to: TestAccount, content: Uint8Array) =>
+    sendOpaqueMessage(platform.gatewayUrl, from.token, to, content);
 
   const poll = async (account: TestAccount, variables: Record<string, unknown>) =>
     postGraphQL<{ envelopes: PolledPage }>(platform.gatewayUrl, POLL, {

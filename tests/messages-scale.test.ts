@@ -7,6 +7,7 @@ import {
   linkTestDevice,
   postGraphQL,
   registerTestAccount,
+  sendOpaqueMessage,
   spawnSubgraphProcess,
   startPlatform,
   testRedisUrl,
@@ -274,34 +275,13 @@ describe('graceful stop of a subgraph', () => {
     const closing = instance.close();
     // The request in flight still completes with its answer.
     const sender = await registerTestAccount(platform, '+14155589998');
-    const content = Buffer.from('in flight').toString('base64');
-    expectData(
-      await postGraphQL(
-        platform.gatewayUrl,
-        `mutation ($d: String!, $i: SendMessageInput!) { sendMessage(destination: $d, input: $i) { __typename } }`,
-        {
-          token: sender.token,
-          variables: {
-            d: bob.aci,
-            i: {
-              timestamp: Date.now(),
-              messages: [
-                {
-                  deviceId: 1,
-                  registrationId: bob.aciIdentity.registrationId,
-                  type: 'CIPHERTEXT',
-                  content,
-                },
-              ],
-            },
-          },
-        },
-      ),
-      'sendMessage',
-    );
+    const content = new Uint8Array(Buffer.from('in flight'));
+    await sendOpaqueMessage(platform.gatewayUrl, sender.token, bob, content);
     const answer = await polling;
     expect(answer.status).toBe(200);
-    expect(answer.body.data?.envelopes.envelopes).toEqual([{ content }]);
+    expect(answer.body.data?.envelopes.envelopes).toEqual([
+      { content: Buffer.from(content).toString('base64') },
+    ]);
     await closing;
     await expect(fetch(`${base}/readiness`)).rejects.toThrow();
   });

@@ -8,7 +8,6 @@ import {
   UnidentifiedSenderMessageContent,
   groupDecrypt,
   groupEncrypt,
-  processPreKeyBundle,
   processSenderKeyDistributionMessage,
   sealedSenderDecryptMessage,
   sealedSenderDecryptToUsmc,
@@ -25,7 +24,6 @@ import {
 import { signal } from '@courier/proto';
 import {
   Inbox,
-  PRE_KEY_BUNDLE_FIELDS,
   TestSignalStores,
   acknowledgeEnvelopes,
   expectData,
@@ -33,10 +31,9 @@ import {
   postGraphQL,
   registerTestAccount,
   startPlatform,
-  toLibsignalBundle,
+  startSessions as startSessionsWith,
   type GraphQLResponse,
   type Platform,
-  type PreKeyBundleDeviceResponse,
   type TestAccount,
 } from '@courier/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,8 +49,6 @@ const MULTI_SEND = `mutation ($p: Base64!, $t: Timestamp!, $token: Base64, $a: M
   } }`;
 const SEALED_SEND = `mutation ($d: String!, $i: SendMessageInput!, $a: MessageAccess) {
   sendMessage(destination: $d, input: $i, access: $a) { __typename } }`;
-const BUNDLES = `mutation ($id: String!) {
-  preKeyBundle(serviceId: $id) { ${PRE_KEY_BUNDLE_FIELDS} } }`;
 const POLL = `query ($limit: Int, $wait: Int) { envelopes(limit: $limit, waitSeconds: $wait) {
   more envelopes { guid type content serverTimestamp sourceServiceId destinationServiceId } } }`;
 
@@ -133,34 +128,17 @@ describe('multi-recipient sealed sender through the gateway', () => {
   };
 
   /** The sender's side: sessions with every device of `recipient` from its prekey bundles. */
-  const startSessions = async (
+  const startSessions = (
     sender: TestAccount,
     senderStores: TestSignalStores,
     recipient: TestAccount,
-  ): Promise<ProtocolAddress[]> => {
-    const bundle = expectData<{
-      preKeyBundle: { identityKey: string; devices: PreKeyBundleDeviceResponse[] };
-    }>(
-      await postGraphQL(platform.gatewayUrl, BUNDLES, {
-        variables: { id: recipient.aci },
-        token: sender.token,
-      }),
-      'preKeyBundle',
-    ).preKeyBundle;
-    const addresses: ProtocolAddress[] = [];
-    for (const device of bundle.devices) {
-      const address = ProtocolAddress.new(recipient.aci, device.deviceId);
-      await processPreKeyBundle(
-        toLibsignalBundle(bundle.identityKey, device),
-        address,
-        ProtocolAddress.new(sender.aci, 1),
-        senderStores.sessions,
-        senderStores.identity,
-      );
-      addresses.push(address);
-    }
-    return addresses;
-  };
+  ): Promise<ProtocolAddress[]> =>
+    startSessionsWith(
+      platform.gatewayUrl,
+      { token: sender.token, address: ProtocolAddress.new(sender.aci, 1) },
+      senderStores,
+      recipient.aci,
+    );
 
   const senderCertificateOf = async (account: TestAccount) =>
     SenderCertificate.deserialize(

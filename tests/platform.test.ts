@@ -138,6 +138,6 @@ describe('the federated platform', () => {
         }),
       ),
     );
-    expect(await closed).toBe(4403);
+    expect(await closed).toBe(4401);
   });
 });

@@ -2,9 +2,9 @@ import { appendFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import {
-  expectData,
   postGraphQL,
   registerTestAccount,
+  sendOpaqueMessage,
   sentinelFileOf,
   startPlatform,
   testRedisUrl,
@@ -12,8 +12,6 @@ import {
 } from '@courier/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-const SEND = `mutation ($d: String!, $i: SendMessageInput!) {
-  sendMessage(destination: $d, input: $i) { __typename } }`;
 const CLIENT_ADDRESSES = ['127.0.0.1', '::1', '::ffff:'];
 
 /**
@@ -38,26 +36,7 @@ describe('privacy', () => {
       await registerTestAccount(platform, '+14155573002'),
     ];
     const content = randomBytes(24);
-    expectData(
-      await postGraphQL(platform.gatewayUrl, SEND, {
-        token: alice.token,
-        variables: {
-          d: bob.aci,
-          i: {
-            timestamp: Date.now(),
-            messages: [
-              {
-                deviceId: 1,
-                registrationId: bob.aciIdentity.registrationId,
-                type: 'CIPHERTEXT',
-                content: content.toString('base64'),
-              },
-            ],
-          },
-        },
-      }),
-      'sendMessage',
-    );
+    await sendOpaqueMessage(platform.gatewayUrl, alice.token, bob, content);
     // A failed login and a refused send log too.
     await postGraphQL(
       platform.gatewayUrl,

@@ -1,7 +1,7 @@
 import { parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { gatewayOptionsFromEnv, loadGatewayEnv } from './env.ts';
-import { metricsRequestAuthorized, operationLabel } from './metrics.ts';
+import { gatewayOperationLabel as operationLabel, metricsRequestAuthorized } from './metrics.ts';
 import { gatewayTracingEnabled, setUpGatewayTracing } from './tracing.ts';
 
 const ROUTER_SECRET = 'r'.repeat(40);

@@ -6,13 +6,8 @@ import {
   type GatewayConfigContext,
   type GatewayPlugin,
 } from '@graphql-hive/gateway';
-import {
-  getOperationAST,
-  Kind,
-  type DocumentNode,
-  type FragmentDefinitionNode,
-  type SelectionSetNode,
-} from 'graphql';
+import { errorCodeLabel, operationLabel } from '@courier/schema';
+import { getOperationAST, type DocumentNode } from 'graphql';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { MetricsSource } from './options.ts';
 
@@ -22,49 +17,21 @@ export const METRICS_ENDPOINT = '/metrics';
 /** Upper bounds (seconds) of the duration histograms (as the subgraphs'). */
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
-/** Most root fields named in an `operation` label before it reads `multiple`. */
-const MAX_LABELLED_ROOT_FIELDS = 3;
-
 /**
- * The `operation` label: root field names of the executed operation (not aliases, sorted, joined
- * by `+`; `multiple` beyond three; `unknown` without a valid operation). The same rule as the
- * subgraphs' (`@courier/server` metrics): the client's operation name and variables never become
- * labels, since a client can put anything (an ACI, a phone number) in them.
+ * The `operation` label of a request at the gateway: {@link operationLabel} (the subgraphs' rule)
+ * of the operation the document selects, `unknown` without one.
  */
-export function operationLabel(
+export function gatewayOperationLabel(
   document: DocumentNode | undefined,
   operationName?: string | null,
 ): string {
-  const operation = document ? getOperationAST(document, operationName) : null;
-  if (!document || !operation) return 'unknown';
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const definition of document.definitions) {
-    if (definition.kind === Kind.FRAGMENT_DEFINITION) {
-      fragments.set(definition.name.value, definition);
-    }
-  }
-  const names = new Set<string>();
-  const seen = new Set<string>();
-  const visit = (selectionSet: SelectionSetNode) => {
-    for (const selection of selectionSet.selections) {
-      if (selection.kind === Kind.FIELD) names.add(selection.name.value);
-      else if (selection.kind === Kind.INLINE_FRAGMENT) visit(selection.selectionSet);
-      else if (!seen.has(selection.name.value)) {
-        seen.add(selection.name.value);
-        const fragment = fragments.get(selection.name.value);
-        if (fragment) visit(fragment.selectionSet);
-      }
-    }
-  };
-  visit(operation.selectionSet);
-  if (names.size === 0) return 'unknown';
-  if (names.size > MAX_LABELLED_ROOT_FIELDS) return 'multiple';
-  return [...names].sort().join('+');
+  return document ? operationLabel(getOperationAST(document, operationName), document) : 'unknown';
 }
 
-function errorCodeLabel(error: unknown): string {
-  const code = (error as { extensions?: { code?: unknown } } | undefined)?.extensions?.code;
-  return typeof code === 'string' && /^[A-Z][A-Z_]{0,39}$/.test(code) ? code : 'INTERNAL';
+function errorLabel(error: unknown): string {
+  return errorCodeLabel(
+    (error as { extensions?: { code?: unknown } } | undefined)?.extensions?.code,
+  );
 }
 
 function secretMatches(expected: string, presented: string | null | undefined): boolean {
@@ -119,7 +86,7 @@ export function gatewayMetricsPlugins(
     operationType: params.operationType ?? 'unknown',
     operation:
       params.document && validated.has(params.document)
-        ? operationLabel(params.document, params.operationName)
+        ? gatewayOperationLabel(params.document, params.operationName)
         : 'invalid',
   });
   const subscriptionsOpen = new Gauge({
@@ -170,7 +137,7 @@ export function gatewayMetricsPlugins(
           fillLabelsFn: (params) => ({
             ...fillOperation(params),
             phase: params.errorPhase ?? 'unknown',
-            code: errorCodeLabel(params.error),
+            code: errorLabel(params.error),
           }),
         }),
         graphql_envelop_request_time_summary: false,
@@ -202,7 +169,10 @@ export function gatewayMetricsPlugins(
           fillLabelsFn: ({ subgraphName, executionRequest }) => ({
             subgraphName,
             operationType: executionRequest.operationType ?? 'query',
-            operation: operationLabel(executionRequest.document, executionRequest.operationName),
+            operation: gatewayOperationLabel(
+              executionRequest.document,
+              executionRequest.operationName,
+            ),
           }),
         }),
         graphql_gateway_subgraph_execute_errors: createCounter({
@@ -215,7 +185,10 @@ export function gatewayMetricsPlugins(
           fillLabelsFn: ({ subgraphName, executionRequest }) => ({
             subgraphName,
             operationType: executionRequest.operationType ?? 'query',
-            operation: operationLabel(executionRequest.document, executionRequest.operationName),
+            operation: gatewayOperationLabel(
+              executionRequest.document,
+              executionRequest.operationName,
+            ),
           }),
         }),
       },

@@ -151,7 +151,10 @@ function unauthenticatedRouterResponse(res: Response): void {
   });
 }
 
-/** WebSocket close code for a socket whose device credentials were revoked. */
+/**
+ * WebSocket close code for a socket whose credentials were refused or revoked (graphql-ws's
+ * `Unauthorized`, which clients do not retry).
+ */
 export const CLOSE_CODE_REVOKED = 4401;
 
 /**
@@ -212,12 +215,20 @@ export function createSubgraphServer<TContext extends BaseContext>(
             const presented =
               params[ROUTER_SECRET_CONNECTION_PARAM] ??
               ctx.extra.request.headers[ROUTER_SECRET_HEADER];
-            if (!routerSecretMatches(options.routerSecret, presented)) return false;
+            // Refusals close with 4401, which graphql-ws clients (the gateway's among them)
+            // do not retry; its default 4403 would make the gateway reconnect again and again.
+            const refuse = (reason: string) => {
+              ctx.extra.socket.close(CLOSE_CODE_REVOKED, reason);
+              return false;
+            };
+            if (!routerSecretMatches(options.routerSecret, presented)) {
+              return refuse('Requests must come through the gateway');
+            }
             const authorization = params['authorization'];
             const auth = await authenticate(
               typeof authorization === 'string' ? authorization : undefined,
             );
-            if (auth.kind === 'rejected') return false;
+            if (auth.kind === 'rejected') return refuse('Unauthorized');
             ctx.extra.auth = auth;
             if (auth.kind === 'device') {
               const key = `${auth.device.aci}:${auth.device.deviceId}`;

@@ -10,3 +10,4 @@ export * from './envelopes.ts';
 export * from './processes.ts';
 export * from './log-scan.ts';
 export { sentinelFileOf } from './e2e-global-setup.ts';
+export * from './messaging.ts';
