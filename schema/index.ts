@@ -12,6 +12,8 @@ export {
   type SubgraphSource,
 } from './compose.ts';
 export {
+  CLIENT_KEY_CONNECTION_PARAM,
+  CLIENT_KEY_HEADER,
   GATEWAY_DEFAULT_PORT,
   SUBGRAPH_NAMES,
   SUBGRAPH_PORTS,

@@ -29,3 +29,12 @@ export function isSubgraphName(name: string): name is SubgraphName {
 export function defaultSubgraphUrl(name: SubgraphName, host = 'localhost'): string {
   return `http://${host}:${SUBGRAPH_PORTS[name]}/graphql`;
 }
+
+/**
+ * Header (HTTP) on which the gateway passes a client's pseudonym (a keyed hash of its address,
+ * never the address) to subgraphs, for per-client rate limits of unauthenticated operations.
+ */
+export const CLIENT_KEY_HEADER = 'x-courier-client';
+
+/** graphql-ws `connectionParams` key carrying the same pseudonym to subgraphs. */
+export const CLIENT_KEY_CONNECTION_PARAM = 'clientKey';

@@ -1,6 +1,9 @@
 import { appendFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { CLIENT_KEY_HEADER } from '@courier/schema';
 import {
   postGraphQL,
   registerTestAccount,
@@ -8,6 +11,7 @@ import {
   sentinelFileOf,
   startPlatform,
   testRedisUrl,
+  type GraphQLResponse,
   type Platform,
 } from '@courier/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -87,6 +91,68 @@ describe('privacy', () => {
           }
         }
       } while (cursor !== '0');
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('rate-limits unauthenticated provisioning per client pseudonym, which clients cannot choose', async () => {
+    const spoof = 'A'.repeat(22);
+    const open = async (params: Record<string, unknown>) => {
+      const client = createClient({
+        url: platform.gatewayWsUrl,
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        connectionParams: params,
+      });
+      const events = client.iterate({
+        query:
+          'subscription { provisioning { __typename ... on ProvisioningAddress { address } } }',
+      });
+      const first = await events.next();
+      return { client, events, first: first.value as GraphQLResponse<unknown> | undefined };
+    };
+    const sessions = [];
+    try {
+      // Each session is a new socket, some pretending to be other clients; the gateway's
+      // pseudonym of the one address they share is what counts.
+      for (let i = 0; i < 10; i++) {
+        const session = await open(
+          i % 2 === 0 ? {} : { clientKey: `${spoof}`, [CLIENT_KEY_HEADER]: spoof },
+        );
+        expect(session.first?.errors).toBeUndefined();
+        sessions.push(session);
+      }
+      const refused = await open({ clientKey: spoof, [CLIENT_KEY_HEADER]: spoof });
+      sessions.push(refused);
+      expect(refused.first?.errors?.[0]?.extensions?.['code']).toBe('RATE_LIMITED');
+    } finally {
+      for (const session of sessions) {
+        await session.events.return?.();
+        await session.client.dispose();
+      }
+    }
+    // The bucket is keyed by the pseudonym (22 base64url characters), not by an address.
+    const redis = new Redis(testRedisUrl());
+    try {
+      const keys: string[] = [];
+      let cursor = '0';
+      do {
+        const [next, batch] = await redis.scan(
+          cursor,
+          'MATCH',
+          `${platform.redisPrefix}limits:provisioning*`,
+          'COUNT',
+          1000,
+        );
+        cursor = next;
+        keys.push(...batch);
+      } while (cursor !== '0');
+      expect(keys.length).toBeGreaterThan(0);
+      for (const key of keys) {
+        expect(key.slice(key.lastIndexOf(':') + 1)).toMatch(/^[A-Za-z0-9_-]{22}$/);
+        expect(key).not.toContain(spoof);
+      }
     } finally {
       redis.disconnect();
     }

@@ -26,6 +26,7 @@ describe('gateway environment', () => {
       corsOrigins: [],
       host: '0.0.0.0',
       port: 4000,
+      trustProxy: false,
       tls: undefined,
       maxDepth: 12,
       maxAliases: 15,

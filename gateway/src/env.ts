@@ -40,6 +40,11 @@ export const gatewayEnv = commonEnv
     ),
     GATEWAY_PORT: port.default(GATEWAY_DEFAULT_PORT),
     GATEWAY_HOST: z.string().min(1).default(GATEWAY_DEFAULTS.host),
+    /** A load balancer in front sets X-Forwarded-For (client pseudonyms use its first address). */
+    GATEWAY_TRUST_PROXY: z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((value) => value === 'true'),
     CORS_ORIGINS: commaList.pipe(z.array(origin)).default([]),
     TLS_CERT_FILE: existingFile.optional(),
     TLS_KEY_FILE: existingFile.optional(),
@@ -75,6 +80,7 @@ export function gatewayOptionsFromEnv(env: GatewayEnv): GatewayOptions {
     production: env.NODE_ENV === 'production',
     corsOrigins: env.CORS_ORIGINS,
     host: env.GATEWAY_HOST,
+    trustProxy: env.GATEWAY_TRUST_PROXY,
     port: env.GATEWAY_PORT,
     tls:
       env.TLS_CERT_FILE !== undefined && env.TLS_KEY_FILE !== undefined

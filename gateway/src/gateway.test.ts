@@ -157,6 +157,17 @@ describe('createGateway', () => {
     ]);
   });
 
+  it('passes every subgraph a pseudonym of the client address, never one the client chose', async () => {
+    const seenByAccounts = sinceNow(accounts);
+    await graphql(dev, { query: '{ me { aci } }' }, { 'x-courier-client': 'A'.repeat(22) });
+    await graphql(dev, { query: '{ me { aci } }' });
+    const [spoofed, plain] = seenByAccounts();
+    expect(spoofed?.client).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(spoofed?.client).not.toBe('A'.repeat(22));
+    expect(plain?.client).toBe(spoofed?.client);
+    expect(JSON.stringify(seenByAccounts())).not.toContain('127.0.0.1');
+  });
+
   it('passes graphql-ws subscriptions through, with the secret and authorization on both hops', async () => {
     const seenByAccounts = sinceNow(accounts);
     const seenByMessages = sinceNow(messages);
@@ -174,6 +185,7 @@ describe('createGateway', () => {
       routerSecret: ROUTER_SECRET,
       authorization: 'Bearer ws-token',
       upgradeRouterSecret: ROUTER_SECRET,
+      client: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
     });
     const entityFetches = seenByAccounts().filter((seen) => seen.query?.includes('_entities'));
     expect(entityFetches.length).toBeGreaterThan(0);
@@ -212,6 +224,7 @@ describe('createGateway', () => {
       routerSecret: ROUTER_SECRET,
       authorization: 'Bearer sse-token',
       upgradeRouterSecret: ROUTER_SECRET,
+      client: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
     });
     expect(seenByAccounts().every((seen) => seen.authorization === 'Bearer sse-token')).toBe(true);
   });

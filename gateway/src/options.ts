@@ -83,6 +83,12 @@ export interface GatewayOptions {
    */
   readinessTimeoutMs?: number;
   /**
+   * Whether a load balancer in front of the gateway sets `X-Forwarded-For`: client pseudonyms
+   * (see `ClientKeys`) then come from its first address instead of the socket's peer.
+   * @default false
+   */
+  trustProxy?: boolean;
+  /**
    * How long `close()` lets in-flight HTTP requests (SSE streams included) finish before it cuts
    * them, in milliseconds.
    * @default 10000
@@ -130,6 +136,7 @@ export const GATEWAY_DEFAULTS = {
   maxRequestBytes: 1_310_720,
   readinessTimeoutMs: 2000,
   shutdownGraceMs: 10_000,
+  trustProxy: false,
 } as const;
 
 /** Origin of Apollo Sandbox / Apollo Studio Explorer, always allowed by CORS. */

@@ -1,3 +1,5 @@
+import { CLIENT_KEY_CONNECTION_PARAM } from '@courier/schema';
+import { CLIENT_KEY_HEADER } from './client-key.ts';
 import type { GatewayConfigSupergraph } from '@graphql-hive/gateway';
 
 /** HTTP header carrying the router secret to subgraphs (and on the WebSocket upgrade). */
@@ -33,6 +35,7 @@ export function transportEntries(
             connectionParams: {
               [ROUTER_SECRET_CONNECTION_PARAM]: routerSecret,
               authorization: '{context.headers.authorization}',
+              [CLIENT_KEY_CONNECTION_PARAM]: '{context.courierClient}',
             },
           },
         },
@@ -51,7 +54,28 @@ export function transportEntries(
  */
 export const propagateHeaders: PropagateHeaders = {
   fromClientToSubgraphs({ context }) {
+    const forwarded: Record<string, string> = {};
     const authorization: unknown = context.headers.authorization;
-    return typeof authorization === 'string' && authorization.length > 0 ? { authorization } : {};
+    if (typeof authorization === 'string' && authorization.length > 0) {
+      forwarded['authorization'] = authorization;
+    }
+    const client = clientKeyOf(context);
+    if (client) forwarded[CLIENT_KEY_HEADER] = client;
+    return forwarded;
   },
 };
+
+/**
+ * The client pseudonym the gateway stamped on this request (see `ClientKeys`): on graphql-ws
+ * from the context field set at connection, on HTTP from the Node request's header (which the
+ * gateway overwrote). Never from `context.headers`, where a client's connectionParams could
+ * override it.
+ */
+function clientKeyOf(context: object): string | undefined {
+  const fromSocket = (context as { courierClient?: unknown }).courierClient;
+  if (typeof fromSocket === 'string') return fromSocket;
+  const header = (context as { req?: { headers?: Record<string, unknown> } }).req?.headers?.[
+    CLIENT_KEY_HEADER
+  ];
+  return typeof header === 'string' ? header : undefined;
+}

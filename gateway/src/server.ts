@@ -14,6 +14,7 @@ import {
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { createRuntimeConfig, GRAPHQL_ENDPOINT } from './config.ts';
+import { ClientKeys, CLIENT_KEY_HEADER } from './client-key.ts';
 import { allowedOrigins, webSocketOriginAllowed } from './cors.ts';
 import {
   LiveConfigFile,
@@ -122,6 +123,7 @@ function refuseServerMessageTypes(ws: WebSocket): void {
 function serveGraphqlWs(
   server: Server,
   runtime: GatewayRuntime,
+  clientKeys: ClientKeys,
   origins: ReadonlySet<string>,
   maxPayload: number,
 ): { close(): Promise<void> } {
@@ -132,6 +134,7 @@ function serveGraphqlWs(
     } else if (!webSocketOriginAllowed(req.headers.origin, req.headers.host, origins)) {
       refuseUpgrade(socket, '403 Forbidden');
     } else {
+      clientKeys.stamp(req);
       wsServer.handleUpgrade(req, socket, head, (ws) => {
         refuseServerMessageTypes(ws);
         wsServer.emit('connection', ws, req);
@@ -144,6 +147,8 @@ function serveGraphqlWs(
       (ctx) => ({
         req: ctx.extra.request,
         socket: ctx.extra.socket,
+        // Not under `headers`, which a client's connectionParams can override.
+        courierClient: ctx.extra.request.headers[CLIENT_KEY_HEADER],
         request: upgradeRequest(ctx.extra.request, runtime.fetchAPI),
       }),
     ),
@@ -204,6 +209,7 @@ export async function createGateway(options: GatewayOptions): Promise<RunningGat
   const resolved = resolveGatewayOptions(options);
   const tracing = await setUpGatewayTracing({ logger: resolved.logger });
   const runtime = createGatewayRuntime(createRuntimeConfig(resolved, tracing));
+  const clientKeys = new ClientKeys(resolved.routerSecret, { trustProxy: resolved.trustProxy });
   let server: Server | undefined;
   let tlsReload: { close(): void } | undefined;
   let draining = false;
@@ -219,12 +225,13 @@ export async function createGateway(options: GatewayOptions): Promise<RunningGat
     await runtime.getSchema();
     await liveConfig?.start();
     const handler: RequestListener = (req, res) => {
+      const courierClient = clientKeys.stamp(req);
       if (draining && req.url?.split('?')[0] === READINESS_ENDPOINT) {
         res.writeHead(503, { 'content-type': 'application/json; charset=utf-8' });
         res.end(JSON.stringify({ ready: false, draining: true }));
         return;
       }
-      void runtime(req, res);
+      void runtime(req, res, { courierClient });
     };
     server = resolved.tls
       ? createHttpsServer(tlsServerOptions(resolved.tls), handler)
@@ -236,7 +243,13 @@ export async function createGateway(options: GatewayOptions): Promise<RunningGat
         options.logger ?? SILENT_LIVE_CONFIG_LOGGER,
       );
     }
-    graphqlWs = serveGraphqlWs(server, runtime, resolved.allowedOrigins, resolved.maxRequestBytes);
+    graphqlWs = serveGraphqlWs(
+      server,
+      runtime,
+      clientKeys,
+      resolved.allowedOrigins,
+      resolved.maxRequestBytes,
+    );
     const address = await listen(server, resolved.port, resolved.host);
     const secure = resolved.tls !== undefined;
     const authority = `${urlHost(resolved.host)}:${address.port}`;

@@ -20,6 +20,8 @@ export interface SeenRequest {
   query?: string;
   /** For a WebSocket connection: the `x-router-secret` header of its upgrade request. */
   upgradeRouterSecret?: string;
+  /** The client pseudonym (`x-courier-client` header, or `clientKey` connection parameter). */
+  client?: string | undefined;
 }
 
 /** A federation subgraph running on a free port for a test. */
@@ -100,6 +102,7 @@ async function startSubgraph(
         transport: 'http',
         routerSecret: header(req.headers['x-router-secret']),
         authorization: header(req.headers.authorization),
+        client: header(req.headers['x-courier-client']),
         query: (body as { query?: string } | undefined)?.query,
       });
       const headers = new HeaderMap();
@@ -146,6 +149,7 @@ async function startSubgraph(
             authorization:
               typeof params.authorization === 'string' ? params.authorization : undefined,
             upgradeRouterSecret: header(ctx.extra.request.headers['x-router-secret']),
+            client: typeof params.clientKey === 'string' ? params.clientKey : undefined,
           });
           return true;
         },

@@ -79,6 +79,12 @@ export const BUCKETS = {
     periodSeconds: 1 / (1024 * 1024),
     failOpen: true,
   },
+  /**
+   * Provisioning sessions opened (a device waiting to be linked; no credentials yet); key: the
+   * gateway's pseudonym of the client's address, never the address. 10 at once, then one every
+   * 30 s: a real link needs one or two.
+   */
+  provisioning: { capacity: 10, periodSeconds: 30, failOpen: true },
   /** Link-device codes; key: account ACI. Signal: 6 / 2 min. */
   allocateDevice: { capacity: 6, periodSeconds: 2 * MINUTE, failOpen: false },
   /** Linking a new device with a code; key: number or ACI. Signal: 6 / 2 min. */

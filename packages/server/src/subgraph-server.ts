@@ -20,7 +20,8 @@ import type { IRules } from 'graphql-shield';
 import { applyMiddleware } from 'graphql-middleware';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { BaseContext } from './context.ts';
+import { clientKeyFrom, type BaseContext } from './context.ts';
+import { CLIENT_KEY_CONNECTION_PARAM, CLIENT_KEY_HEADER } from '@courier/schema';
 import type { DeviceCredentials } from './credentials.ts';
 import {
   errorCodeLabel,
@@ -246,6 +247,7 @@ export function createSubgraphServer<TContext extends BaseContext>(
             options.buildContext({
               auth: ctx.extra.auth ?? { kind: 'anonymous' },
               logger,
+              client: clientKeyFrom(ctx.connectionParams?.[CLIENT_KEY_CONNECTION_PARAM]),
             }),
           onOperation: (ctx, id, _payload, args, result) => {
             const operation = getOperationAST(args.document, args.operationName);
@@ -376,6 +378,7 @@ export function createSubgraphServer<TContext extends BaseContext>(
             options.buildContext({
               auth: await authenticate(req.headers.authorization),
               logger,
+              client: clientKeyFrom(req.headers[CLIENT_KEY_HEADER]),
             }),
         }),
         jsonBodyErrorHandler,

@@ -79,7 +79,7 @@ export function createLinking(
     logger: deps.logger,
     now,
   });
-  const provisioning = new ProvisioningService(runtime.bus, {
+  const provisioning = new ProvisioningService(runtime.bus, runtime.limits, {
     ...(options.provisioningTimeoutMs === undefined
       ? {}
       : { timeoutMs: options.provisioningTimeoutMs }),

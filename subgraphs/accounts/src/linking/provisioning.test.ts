@@ -1,4 +1,5 @@
 import { InProcessBus } from '@courier/bus';
+import { createRateLimits } from '@courier/limits';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   MAX_PROVISIONING_MESSAGE_BYTES,
@@ -10,6 +11,7 @@ import {
 
 describe('provisioning relay', () => {
   const bus = new InProcessBus();
+  const limits = createRateLimits();
   afterEach(() => undefined);
 
   const addressOf = (event: IteratorResult<ProvisioningEventModel, undefined>): string => {
@@ -19,8 +21,8 @@ describe('provisioning relay', () => {
   };
 
   it('yields a fresh address, then the first message sent to it, then completes', async () => {
-    const service = new ProvisioningService(bus);
-    const stream = await service.open();
+    const service = new ProvisioningService(bus, limits);
+    const stream = await service.open('client');
     const address = addressOf(await stream.next());
     expect(address).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(bus.handlerCount(provisioningChannel(address))).toBe(1);
@@ -35,12 +37,12 @@ describe('provisioning relay', () => {
     expect(await stream.next()).toEqual({ done: true, value: undefined });
     expect(bus.handlerCount(provisioningChannel(address))).toBe(0);
 
-    const other = addressOf(await (await service.open()).next());
+    const other = addressOf(await (await service.open('client')).next());
     expect(other).not.toBe(address);
   });
 
   it('unsubscribes at once when the client leaves, even while waiting', async () => {
-    const stream = await new ProvisioningService(bus).open();
+    const stream = await new ProvisioningService(bus, limits).open('client');
     const address = addressOf(await stream.next());
     const pending = stream.next();
     await stream.return?.();
@@ -49,14 +51,14 @@ describe('provisioning relay', () => {
   });
 
   it('completes without a message when the wait times out', async () => {
-    const stream = await new ProvisioningService(bus, { timeoutMs: 20 }).open();
+    const stream = await new ProvisioningService(bus, limits, { timeoutMs: 20 }).open('client');
     const address = addressOf(await stream.next());
     expect(await stream.next()).toEqual({ done: true, value: undefined });
     expect(bus.handlerCount(provisioningChannel(address))).toBe(0);
   });
 
   it('refuses malformed addresses, empty and oversize bodies', async () => {
-    const service = new ProvisioningService(bus);
+    const service = new ProvisioningService(bus, limits);
     const address = 'AAAAAAAAAAAAAAAAAAAAAA';
     await expect(
       service.send(address, new Uint8Array(MAX_PROVISIONING_MESSAGE_BYTES)),
@@ -76,5 +78,16 @@ describe('provisioning relay', () => {
     ]) {
       expect(() => assertProvisioningAddress(bad)).toThrow(/Malformed provisioning address/);
     }
+  });
+
+  it('limits sessions per client pseudonym', async () => {
+    const service = new ProvisioningService(bus, createRateLimits());
+    const streams = [];
+    for (let i = 0; i < 10; i++) streams.push(await service.open('one-client'));
+    await expect(service.open('one-client')).rejects.toMatchObject({
+      extensions: { code: 'RATE_LIMITED' },
+    });
+    streams.push(await service.open('another-client'));
+    for (const stream of streams) await stream.return?.();
   });
 });

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Bus, BusIterator } from '@courier/bus';
 import { BadUserInputError, PayloadTooLargeError } from '@courier/errors';
+import type { RateLimits } from '@courier/limits';
 
 /** Random bytes in a provisioning address (Signal: 16). */
 export const PROVISIONING_ADDRESS_BYTES = 16;
@@ -110,18 +111,26 @@ class ProvisioningStream implements AsyncIterableIterator<ProvisioningEventModel
  */
 export class ProvisioningService {
   readonly #bus: Bus;
+  readonly #limits: Pick<RateLimits, 'consume'>;
   readonly #timeoutMs: number;
 
-  constructor(bus: Bus, options: { timeoutMs?: number } = {}) {
+  constructor(bus: Bus, limits: Pick<RateLimits, 'consume'>, options: { timeoutMs?: number } = {}) {
     this.#bus = bus;
+    this.#limits = limits;
     this.#timeoutMs = options.timeoutMs ?? PROVISIONING_TIMEOUT_MS;
   }
 
   /**
    * Opens a provisioning session: makes a random address and subscribes to its channel before
-   * yielding it, so a message sent as soon as the address is known is seen.
+   * yielding it, so a message sent as soon as the address is known is seen. Anyone may open one
+   * (a device to be linked has no credentials), so sessions are rate limited per client: the
+   * `provisioning` bucket of the gateway's pseudonym for the caller's address (never the
+   * address itself), or of one shared key when there is none.
+   *
+   * @throws RateLimitedError
    */
-  async open(): Promise<AsyncIterableIterator<ProvisioningEventModel>> {
+  async open(client: string | undefined): Promise<AsyncIterableIterator<ProvisioningEventModel>> {
+    await this.#limits.consume('provisioning', client ?? 'unknown-client');
     const address = randomBytes(PROVISIONING_ADDRESS_BYTES).toString('base64url');
     // One message is wanted: a tiny buffer bounds what a flood to the address can hold in memory
     // (the first message is still delivered; the stream ends after it).

@@ -11,7 +11,7 @@ export const linkingResolvers = {
   Subscription: {
     provisioning: {
       subscribe: (_parent: unknown, _args: unknown, context: AccountsContext) =>
-        context.provisioning.open(),
+        context.provisioning.open(context.client),
       resolve: (event: ProvisioningEventModel) => event,
     },
   },
