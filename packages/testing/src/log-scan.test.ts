@@ -28,6 +28,13 @@ describe('scanLogText', () => {
     const text = [
       line({ url: 'http://127.0.0.1:4001/graphql', msg: 'subgraph listening' }),
       line({ requestId: '11c21bf1-393f-4d91-8db6-b4affbdc85b9', body: '[Redacted]' }),
+      line({
+        err: {
+          message: 'boom',
+          stack:
+            'Error: boom\n    at run (/work/main/subgraphs/messages/src/services/delivery-service.ts:1:1)',
+        },
+      }),
       'not json at all',
     ].join('\n');
     expect(scanLogText(text)).toEqual([]);

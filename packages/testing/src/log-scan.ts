@@ -20,10 +20,12 @@ const DETECTORS: readonly Detector[] = [
 ];
 
 /**
- * Fields that name the server's own listening or upstream addresses (`http://127.0.0.1:4001/…`),
- * not a client's, and that may therefore hold an IP address: they are left out before scanning.
+ * Fields left out before scanning: the server's own listening or upstream addresses
+ * (`http://127.0.0.1:4001/…`, not a client's), and stack traces, whose file paths
+ * (`/work/main/subgraphs/messages/src/services/…`) look like base64 to a pattern but hold only
+ * code locations. Error messages are still scanned.
  */
-const SERVER_ADDRESS_FIELDS = new Set(['url', 'wsUrl', 'publicUrl', 'location', 'endpoint']);
+const IGNORED_FIELDS = new Set(['url', 'wsUrl', 'publicUrl', 'location', 'endpoint', 'stack']);
 
 /** A line of a log that holds something it must not. */
 export interface LogFinding {
@@ -33,20 +35,20 @@ export interface LogFinding {
   readonly excerpt: string;
 }
 
-function withoutServerAddresses(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutServerAddresses);
+function withoutIgnoredFields(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutIgnoredFields);
   if (value === null || typeof value !== 'object') return value;
   return Object.fromEntries(
     Object.entries(value)
-      .filter(([key]) => !SERVER_ADDRESS_FIELDS.has(key))
-      .map(([key, inner]) => [key, withoutServerAddresses(inner)]),
+      .filter(([key]) => !IGNORED_FIELDS.has(key))
+      .map(([key, inner]) => [key, withoutIgnoredFields(inner)]),
   );
 }
 
 /**
  * Scans log lines (JSON or not) for what Courier's logs must never hold: phone numbers, access
  * tokens, base64 bytes (keys, ciphertext, message content), IP addresses, and any of `sentinels`
- * (plaintext a test sent). Server address fields are ignored (see {@link SERVER_ADDRESS_FIELDS}).
+ * (plaintext a test sent). Server addresses and stack traces are ignored (see {@link IGNORED_FIELDS}).
  */
 export function scanLogText(text: string, sentinels: readonly string[] = []): LogFinding[] {
   const findings: LogFinding[] = [];
@@ -54,7 +56,7 @@ export function scanLogText(text: string, sentinels: readonly string[] = []): Lo
     if (raw.trim() === '') return;
     let line = raw;
     try {
-      line = JSON.stringify(withoutServerAddresses(JSON.parse(raw)));
+      line = JSON.stringify(withoutIgnoredFields(JSON.parse(raw)));
     } catch {
       line = raw;
     }
