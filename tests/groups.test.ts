@@ -36,6 +36,7 @@ import {
 const { Role } = signal.Member;
 const { AccessRequired } = signal.AccessControl;
 const MAX_MEMBERS = 6;
+const MAX_INPUT_BYTES = 64 * 1024;
 
 const BUNDLE = `mutation ($id: String!, $access: KeyAccess) {
   preKeyBundle(serviceId: $id, access: $access) { ${PRE_KEY_BUNDLE_FIELDS} } }`;
@@ -93,7 +94,9 @@ describe('groups through the gateway (zkgroup credentials, real libsignal client
   });
 
   beforeAll(async () => {
-    platform = await startPlatform({ groupLimits: { maxMembers: MAX_MEMBERS } });
+    platform = await startPlatform({
+      groupLimits: { maxMembers: MAX_MEMBERS, maxInputBytes: MAX_INPUT_BYTES },
+    });
     params = await serverPublicParams(platform);
   });
   afterAll(async () => {
@@ -722,6 +725,18 @@ describe('groups through the gateway (zkgroup credentials, real libsignal client
       });
       expect(codeOf(over.body)).toBe('BAD_USER_INPUT');
       expect(await versionOf(a, full.secret)).toBe(1);
+    });
+
+    it('refuses group and actions inputs over the size limit and changes nothing', async () => {
+      const before = await versionOf(a, secret);
+      const over = await a.modify(secret, {
+        version: before! + 1,
+        modifyDescription: { description: random(MAX_INPUT_BYTES) },
+      });
+      expect(codeOf(over.body)).toBe('PAYLOAD_TOO_LARGE');
+      expect(await versionOf(a, secret)).toBe(before);
+      const big = await createGroup(a, [], { description: random(MAX_INPUT_BYTES) });
+      expect(codeOf(big.response.body)).toBe('PAYLOAD_TOO_LARGE');
     });
 
     it('a member leaves: no state, no endorsements, no access afterwards', async () => {

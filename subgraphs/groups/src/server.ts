@@ -13,8 +13,7 @@ import { DEFAULT_GROUP_LIMITS, type GroupLimits } from './services/group-limits.
 import { GroupService } from './services/group-service.ts';
 import { GroupZk } from './services/group-zk.ts';
 
-export { DEFAULT_GROUP_LIMITS, type GroupLimits } from './services/group-limits.ts';
-export { GroupService } from './services/group-service.ts';
+export type { GroupLimits } from './services/group-limits.ts';
 
 /** The groups subgraph's SDL. */
 export const typeDefs = readSchemaFile(new URL('../schema.graphql', import.meta.url));
@@ -28,12 +27,7 @@ export interface GroupsServerOptions {
   readonly accountsUrl: string | (() => string);
   /** Limits to apply instead of Signal's (tests lower the member limit). */
   readonly limits?: Partial<GroupLimits>;
-  /** Clock of credentials, presentations and endorsements, ms since the epoch. @default Date.now */
-  readonly clock?: () => number;
 }
-
-/** A groups server and its service (for in-process callers and tests). */
-export type GroupsServer = SubgraphServer & { readonly groups: GroupService };
 
 /**
  * Builds the groups subgraph on a shared runtime (not yet listening). zkgroup operations use
@@ -42,21 +36,19 @@ export type GroupsServer = SubgraphServer & { readonly groups: GroupService };
 export function createGroupsServer(
   runtime: SubgraphRuntime,
   options: GroupsServerOptions,
-): GroupsServer {
+): SubgraphServer {
   const limits: GroupLimits = { ...DEFAULT_GROUP_LIMITS, ...options.limits };
   const groups = new GroupService({
     repository: new GroupRepository(runtime.prisma),
     zk: new GroupZk(runtime.zkSecretParams),
     accounts: new AccountsClient(options.accountsUrl, runtime.routerSecret),
     limits,
-    ...(options.clock ? { now: options.clock } : {}),
   });
-  const server = createSubgraphServer(
+  return createSubgraphServer(
     { name: 'groups', typeDefs, resolvers, permissions },
     {
       ...serverOptionsFrom(runtime, 'groups'),
       buildContext: (base) => ({ ...base, limits, groups }),
     },
   );
-  return Object.assign(server, { groups });
 }

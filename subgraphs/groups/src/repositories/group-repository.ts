@@ -13,6 +13,8 @@ export interface StoredChange {
 }
 
 const copy = (bytes: Uint8Array) => new Uint8Array(bytes);
+const isUniqueViolation = (error: unknown) =>
+  error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
 
 /**
  * The groups subgraph's tables: one row per group (its current state) and its change log. A
@@ -47,9 +49,7 @@ export class GroupRepository {
       });
       return true;
     } catch (error) {
-      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
-        return false;
-      }
+      if (isUniqueViolation(error)) return false;
       throw error;
     }
   }
@@ -78,9 +78,7 @@ export class GroupRepository {
         return true;
       });
     } catch (error) {
-      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
-        return false;
-      }
+      if (isUniqueViolation(error)) return false;
       throw error;
     }
   }

@@ -12,6 +12,7 @@ import {
   applyActions,
   checkNewGroup,
   creationActions,
+  holdsInviteLink,
   type Presenter,
   type RuleContext,
 } from './group-rules.ts';
@@ -178,5 +179,60 @@ describe('group rules', () => {
     expect(
       codeOf(() => apply(newGroup(), admin, { version: 1, addPendingMembers: invites(2) })),
     ).toBe('OK');
+    let proofs = 0;
+    const counting: RuleContext = {
+      ...context,
+      proveMember: (presentation, field) => {
+        proofs++;
+        return context.proveMember(presentation, field);
+      },
+    };
+    const six = Array.from({ length: 6 }, () => person());
+    const oversize = signal.Group.create({
+      publicKey,
+      accessControl: {
+        attributes: Access.MEMBER,
+        members: Access.MEMBER,
+        addFromInviteLink: Access.UNSATISFIABLE,
+      },
+      members: six.map((p) => ({ role: Role.ADMINISTRATOR, presentation: p.presentation })),
+    });
+    expect(codeOf(() => checkNewGroup(oversize, publicKey, six[0]!, counting))).toBe(
+      'BAD_USER_INPUT',
+    );
+    expect(proofs).toBe(0);
+  });
+
+  it('caps requests to join at the member limit', () => {
+    const group = newGroup();
+    const password = Buffer.alloc(16, 9);
+    apply(group, admin, {
+      version: 1,
+      modifyInviteLinkPassword: { inviteLinkPassword: password },
+      modifyAddFromInviteLinkAccess: { addFromInviteLinkAccess: Access.ADMINISTRATOR },
+    });
+    const ask = (version: number) => {
+      const asker = person();
+      const actions = {
+        version,
+        addMembersPendingAdminApproval: [{ added: { presentation: asker.presentation } }],
+      };
+      return codeOf(() => apply(group, asker, actions, password));
+    };
+    for (let version = 2; version <= 6; version++) expect(ask(version)).toBe('OK');
+    expect(group.requesting).toHaveLength(5);
+    expect(ask(7)).toBe('BAD_USER_INPUT');
+  });
+
+  it('matches the invite link password only when one is set and equal', () => {
+    const group = newGroup();
+    expect(holdsInviteLink(group, null)).toBe(false);
+    expect(holdsInviteLink(group, new Uint8Array(0))).toBe(false);
+    const password = Buffer.alloc(16, 3);
+    group.inviteLinkPassword = password;
+    expect(holdsInviteLink(group, Buffer.from(password))).toBe(true);
+    expect(holdsInviteLink(group, Buffer.alloc(16, 4))).toBe(false);
+    expect(holdsInviteLink(group, password.subarray(0, 15))).toBe(false);
+    expect(holdsInviteLink(group, null)).toBe(false);
   });
 });

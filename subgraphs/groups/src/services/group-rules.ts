@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { BadUserInputError, ConflictError, ForbiddenError } from '@courier/errors';
 import { signal } from '@courier/proto';
 import { UuidCiphertext } from '@signalapp/libsignal-client/dist/zkgroup/index.js';
@@ -167,6 +168,18 @@ export function isRequesting(group: GroupModel, presenter: Presenter): boolean {
   return group.requesting.some((r) => sameBytes(r.userId, presenter.aci));
 }
 
+/**
+ * Whether `password` is the group's invite link password (a group without one matches
+ * nothing), compared in constant time: unlike the ciphertexts, the password is a secret.
+ */
+export function holdsInviteLink(group: GroupModel, password: Uint8Array | null): boolean {
+  const given = bytes(password);
+  const expected = group.inviteLinkPassword;
+  return (
+    expected.length > 0 && given.length === expected.length && timingSafeEqual(given, expected)
+  );
+}
+
 function allows(required: Access, member: MemberEntry | undefined): boolean {
   if (!member) return false;
   if (required === Access.MEMBER) return true;
@@ -318,9 +331,7 @@ export function applyActions(
 ): signal.GroupChange.Actions {
   const { limits } = context;
   let source = findMember(group, presenter.aci);
-  const holdsLink =
-    group.inviteLinkPassword.length > 0 &&
-    sameBytes(bytes(inviteLinkPassword), group.inviteLinkPassword);
+  const holdsLink = holdsInviteLink(group, inviteLinkPassword);
   // Outsiders learn nothing, not even the version, unless they hold the invite link.
   if (!source && !isPending(group, presenter) && !isRequesting(group, presenter) && !holdsLink) {
     throw new ForbiddenError('Not a member of this group');

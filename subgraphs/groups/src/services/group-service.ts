@@ -10,19 +10,13 @@ import { signal } from '@courier/proto';
 import type { AccountsClient } from '@courier/server';
 import type { GroupRepository, StoredGroup } from '../repositories/group-repository.ts';
 import type { GroupLimits } from './group-limits.ts';
-import {
-  Access,
-  decodeGroup,
-  encodeGroup,
-  sameBytes,
-  bytes,
-  type GroupModel,
-} from './group-model.ts';
+import { Access, decodeGroup, encodeGroup, type GroupModel } from './group-model.ts';
 import {
   applyActions,
   checkNewGroup,
   creationActions,
   findMember,
+  holdsInviteLink,
   isPending,
   isRequesting,
   type RuleContext,
@@ -151,11 +145,6 @@ export class GroupService {
     this.#accounts = options.accounts;
     this.#limits = options.limits;
     this.#now = options.now ?? Date.now;
-  }
-
-  /** The limits this service applies. */
-  get limits(): GroupLimits {
-    return this.#limits;
   }
 
   /**
@@ -314,9 +303,8 @@ export class GroupService {
     const { group } = await this.#load(verified);
     const requesting = isRequesting(group, verified.presenter);
     const linkWorks =
-      group.inviteLinkPassword.length > 0 &&
       group.access.addFromInviteLink !== Access.UNSATISFIABLE &&
-      sameBytes(bytes(inviteLinkPassword), group.inviteLinkPassword);
+      holdsInviteLink(group, inviteLinkPassword);
     if (!requesting && !linkWorks) throw new ForbiddenError('The invite link does not work');
     const info = {
       publicKey: group.publicKey,
