@@ -10,25 +10,22 @@ import {
   CiphertextMessageType,
   PreKeySignalMessage,
   ProtocolAddress,
-  processPreKeyBundle,
   signalDecryptPreKey,
   signalEncrypt,
 } from '@signalapp/libsignal-client';
 import { Aci } from '@signalapp/libsignal-client/dist/Address.js';
 import { ProfileKey } from '@signalapp/libsignal-client/dist/zkgroup/index.js';
 import {
-  PRE_KEY_BUNDLE_FIELDS,
   TestSignalStores,
   createWsClient,
   expectData,
   postGraphQL,
   registerTestAccount,
   startPlatform,
+  startSessions,
   subscribe,
-  toLibsignalBundle,
   type GraphQLResponse,
   type Platform,
-  type PreKeyBundleDeviceResponse,
   type TestAccount,
 } from '@courier/testing';
 import { Upload } from 'tus-js-client';
@@ -40,8 +37,6 @@ const FORM = `mutation ($n: Float!) { createAttachmentUploadForm(uploadLength: $
 const LIMITS = `{ attachmentLimits { maxUploadBytes uploadFormTtlSeconds retentionDays retentionSeconds } }`;
 const SEND = `mutation ($d: String!, $i: SendMessageInput!) {
   sendMessage(destination: $d, input: $i) { __typename } }`;
-const BUNDLE = `mutation ($id: String!, $device: Int) {
-  preKeyBundle(serviceId: $id, deviceId: $device) { ${PRE_KEY_BUNDLE_FIELDS} } }`;
 const ENVELOPES = `subscription { envelopes { __typename ... on Envelope {
   guid type sourceServiceId content } } }`;
 const SET_PROFILE = `mutation($input: SetProfileInput!) {
@@ -216,16 +211,12 @@ describe('attachments', () => {
     const bobStores = TestSignalStores.forIdentity(bob.aciIdentity);
     const aliceAddress = ProtocolAddress.new(alice.aci, 1);
     const bobAddress = ProtocolAddress.new(bob.aci, 1);
-    const bundle = expectData<{
-      preKeyBundle: { identityKey: string; devices: PreKeyBundleDeviceResponse[] };
-    }>({ body: await gql(BUNDLE, { id: bob.aci, device: 1 }, alice.token) }, 'preKeyBundle');
-    const device = bundle.preKeyBundle.devices[0]!;
-    await processPreKeyBundle(
-      toLibsignalBundle(bundle.preKeyBundle.identityKey, device),
-      bobAddress,
-      aliceAddress,
-      aliceStores.sessions,
-      aliceStores.identity,
+    await startSessions(
+      platform.gatewayUrl,
+      { token: alice.token, address: aliceAddress },
+      aliceStores,
+      bob.aci,
+      1,
     );
     const pointer: AttachmentPointer = {
       cdn: form.cdn,
@@ -258,7 +249,7 @@ describe('attachments', () => {
             messages: [
               {
                 deviceId: 1,
-                registrationId: device.registrationId,
+                registrationId: bob.aciIdentity.registrationId,
                 type: 'PREKEY_BUNDLE',
                 content: b64(message.serialize()),
               },

@@ -32,7 +32,7 @@ import { createLinking, type LinkingSetupOptions } from './linking/index.ts';
 import { createProfiles, type ProfileSetupOptions } from './profiles/index.ts';
 import type { ServerSecretParams } from '@signalapp/libsignal-client/dist/zkgroup/index.js';
 
-/** How often each instance purges expired verification sessions. */
+/** How often each instance purges expired verification sessions and used link codes. */
 const MAINTENANCE_INTERVAL_MS = 5 * 60_000;
 
 /** The accounts subgraph's SDL. */
@@ -108,6 +108,11 @@ export function createAccountsServer(
           name: 'purge expired verification sessions',
           intervalMs: MAINTENANCE_INTERVAL_MS,
           run: () => verification.purgeExpired(),
+        },
+        {
+          name: 'purge expired link codes',
+          intervalMs: MAINTENANCE_INTERVAL_MS,
+          run: () => linking.purgeExpiredCodes(),
         },
       ],
       internalRoutes: accountsInternalRoutes({ accounts: repository, blocks }, common.logger),

@@ -1,6 +1,6 @@
 import { BadUserInputError, NotFoundError } from '@courier/errors';
 import type { Logger } from '@courier/logging';
-import { internalHandler, isUuid } from '@courier/server';
+import { internalHandler, isUuid, parseServiceId, type ServiceId } from '@courier/server';
 import type { Router } from 'express';
 import type { AccountRepository, ServiceTargetRecord } from '../repositories/account-repository.ts';
 import type { BlockService } from '../services/block-service.ts';
@@ -47,11 +47,10 @@ export function accountsInternalRoutes(
     router.get(
       '/accounts/:serviceId',
       internalHandler(logger, async (req, res) => {
-        const serviceId = String(req.params['serviceId']).toLowerCase();
-        const pni = serviceId.startsWith('pni:') ? serviceId.slice(4) : undefined;
-        const id = pni ?? serviceId;
-        if (!isUuid(id)) throw new BadUserInputError('Malformed service id');
-        const target = await accounts.findServiceTarget(pni ? { pni } : { aci: id });
+        const { kind, uuid } = parseServiceId(String(req.params['serviceId']), 'serviceId');
+        const target = await accounts.findServiceTarget(
+          kind === 'PNI' ? { pni: uuid } : { aci: uuid },
+        );
         if (!target) throw new NotFoundError('No such account');
         res.json(targetBody(target));
       }),
@@ -70,22 +69,15 @@ export function accountsInternalRoutes(
             `serviceIds must be at most ${MAX_LOOKUP_SERVICE_IDS} strings`,
           );
         }
-        const parsed = (ids as string[]).map((text) => {
-          const serviceId = text.toLowerCase();
-          const pni = serviceId.startsWith('pni:') ? serviceId.slice(4) : undefined;
-          const id = pni ?? serviceId;
-          if (!isUuid(id)) throw new BadUserInputError('Malformed service id');
-          return { serviceId, pni, aci: pni ? undefined : id };
-        });
-        const found = await accounts.findServiceTargets(
-          parsed.flatMap((entry) => (entry.aci ? [entry.aci] : [])),
-          parsed.flatMap((entry) => (entry.pni ? [entry.pni] : [])),
-        );
+        const parsed = (ids as string[]).map((text) => parseServiceId(text, 'serviceIds'));
+        const uuidsOf = (kind: ServiceId['kind']) =>
+          parsed.filter((id) => id.kind === kind).map((id) => id.uuid);
+        const found = await accounts.findServiceTargets(uuidsOf('ACI'), uuidsOf('PNI'));
         const byAci = new Map(found.map((target) => [target.aci, target]));
         const byPni = new Map(found.map((target) => [target.pni, target]));
         res.json({
-          accounts: parsed.map((entry) => {
-            const target = entry.pni ? byPni.get(entry.pni) : byAci.get(entry.aci!);
+          accounts: parsed.map(({ kind, uuid }) => {
+            const target = (kind === 'PNI' ? byPni : byAci).get(uuid);
             return target ? targetBody(target) : null;
           }),
         });

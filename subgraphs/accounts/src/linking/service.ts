@@ -12,7 +12,6 @@ import type { Logger } from '@courier/logging';
 import type { DeviceCredentials } from '@courier/server';
 import type { KeysClient, SignedPreKeyInput } from '../clients/keys-client.ts';
 import type { AccountRepository } from '../repositories/account-repository.ts';
-import { checkPasswordShape } from '../services/device-password.ts';
 import { checkDeviceAttributes, newDeviceFields } from '../services/device-attributes.ts';
 import type { LinkCodeSigner } from './link-code.ts';
 import type { UsedLinkCodeRepository } from './repository.ts';
@@ -53,7 +52,6 @@ export interface LinkDeviceCode {
 
 /** Validates the parts of `linkDevice`'s input accounts owns (keys validates the keys). */
 export function checkLinkDeviceInput(input: LinkDeviceInput): void {
-  checkPasswordShape(input.password);
   checkDeviceAttributes(input);
 }
 
@@ -192,15 +190,17 @@ export class LinkingService {
         .catch((error: unknown) => {
           this.#logger.warn({ err: error }, 'could not cache a linked device credential');
         });
-      this.#codes.purgeExpired(new Date(this.#now())).catch((error: unknown) => {
-        this.#logger.warn({ err: error }, 'could not purge expired link codes');
-      });
       return linked;
     } catch (error) {
       // Keys were stored but the transaction did not commit (the commit itself failed).
       if (stored) await this.#removeKeys(stored.aci, stored.deviceId);
       throw error;
     }
+  }
+
+  /** Deletes the records of used codes that have expired (run by the maintenance timer). */
+  purgeExpiredCodes(): Promise<number> {
+    return this.#codes.purgeExpired(new Date(this.#now()));
   }
 
   async #removeKeys(aci: string, deviceId: number): Promise<void> {

@@ -24,8 +24,8 @@ export interface AvatarUploadForms {
 /** Options of {@link StubAvatarUploadForms}. */
 export interface StubAvatarUploadFormsOptions {
   /**
-   * Prefix of `uploadUrl`; the key is appended. The default is a reserved `.invalid` host: there
-   * is no upload endpoint until the attachments issue lands.
+   * Prefix of `uploadUrl`; the key is appended. The default is a reserved `.invalid` host, so
+   * nothing can be uploaded there.
    * @default 'https://cdn3.invalid/attachments/'
    */
   readonly uploadUrlPrefix?: string;

@@ -54,6 +54,18 @@ export interface ServiceTargetRecord {
 /** A transaction handle; repositories take one where a service spans several writes. */
 export type Transaction = Prisma.TransactionClient;
 
+const SERVICE_TARGET_SELECT = {
+  aci: true,
+  pni: true,
+  number: true,
+  unidentifiedAccessKey: true,
+  unrestrictedUnidentifiedAccess: true,
+  devices: {
+    select: { deviceId: true, registrationId: true, pniRegistrationId: true },
+    orderBy: { deviceId: 'asc' },
+  },
+} as const satisfies Prisma.AccountSelect;
+
 const ACCOUNT_FIELDS = { aci: true, pni: true, number: true, createdAt: true } as const;
 
 /** The only code that reads and writes the `accounts.accounts` and `accounts.devices` tables. */
@@ -121,17 +133,7 @@ export class AccountRepository {
   findServiceTarget(id: { aci: string } | { pni: string }): Promise<ServiceTargetRecord | null> {
     return this.#prisma.account.findUnique({
       where: 'aci' in id ? { aci: id.aci } : { pni: id.pni },
-      select: {
-        aci: true,
-        pni: true,
-        number: true,
-        unidentifiedAccessKey: true,
-        unrestrictedUnidentifiedAccess: true,
-        devices: {
-          select: { deviceId: true, registrationId: true, pniRegistrationId: true },
-          orderBy: { deviceId: 'asc' },
-        },
-      },
+      select: SERVICE_TARGET_SELECT,
     });
   }
 
@@ -142,17 +144,7 @@ export class AccountRepository {
   ): Promise<ServiceTargetRecord[]> {
     return this.#prisma.account.findMany({
       where: { OR: [{ aci: { in: [...acis] } }, { pni: { in: [...pnis] } }] },
-      select: {
-        aci: true,
-        pni: true,
-        number: true,
-        unidentifiedAccessKey: true,
-        unrestrictedUnidentifiedAccess: true,
-        devices: {
-          select: { deviceId: true, registrationId: true, pniRegistrationId: true },
-          orderBy: { deviceId: 'asc' },
-        },
-      },
+      select: SERVICE_TARGET_SELECT,
     });
   }
 

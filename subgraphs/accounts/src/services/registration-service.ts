@@ -5,7 +5,6 @@ import type { DeviceCredentials } from '@courier/server';
 import type { IdentityKeysInput, KeysClient, SignedPreKeyInput } from '../clients/keys-client.ts';
 import type { AccountRepository, Transaction } from '../repositories/account-repository.ts';
 import { checkDeviceAttributes, newDeviceFields } from './device-attributes.ts';
-import { checkPasswordShape } from './device-password.ts';
 
 /** `registerAccount`'s input. */
 export interface RegisterAccountInput {
@@ -45,7 +44,6 @@ export type ConsumeVerifiedSession = (
 
 /** Validates the parts of the input accounts owns (keys validates the keys). */
 export function checkRegistrationInput(input: RegisterAccountInput): void {
-  checkPasswordShape(input.password);
   checkDeviceAttributes(input);
 }
 

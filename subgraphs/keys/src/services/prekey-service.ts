@@ -6,6 +6,7 @@ import type { RateLimits } from '@courier/limits';
 import {
   parseServiceId,
   unidentifiedAccessKeyMatches,
+  type ServiceId,
   verifyGroupSendToken,
 } from '@courier/server';
 import type { ServerSecretParams } from '@signalapp/libsignal-client/dist/zkgroup/index.js';
@@ -59,19 +60,6 @@ export interface PreKeyBundleDevice {
 export interface PreKeyBundle {
   readonly identityKey: Uint8Array;
   readonly devices: readonly PreKeyBundleDevice[];
-}
-
-/** A service id split into its identity and UUID. */
-interface ParsedServiceId {
-  readonly identity: IdentityType;
-  readonly uuid: string;
-  /** Normalised form (`<aci>` / `PNI:<pni>`, lower-case UUID). */
-  readonly text: string;
-}
-
-function parseTargetServiceId(serviceId: string): ParsedServiceId {
-  const { kind, uuid, text } = parseServiceId(serviceId, 'serviceId');
-  return { identity: kind, uuid, text };
 }
 
 function checkDistinctIds(keys: readonly { keyId: number }[], field: string): void {
@@ -234,7 +222,7 @@ export class PreKeyService {
    * devices without a signed prekey are left out; no device left is `NOT_FOUND`.
    */
   async preKeyBundle(auth: RequestAuth, query: PreKeyBundleQuery): Promise<PreKeyBundle> {
-    const service = parseTargetServiceId(query.serviceId);
+    const service = parseServiceId(query.serviceId, 'serviceId');
     const deviceId = query.deviceId ?? null;
     if (deviceId !== null && (!Number.isInteger(deviceId) || deviceId < 1 || deviceId > 127)) {
       throw new BadUserInputError('deviceId must be between 1 and 127', 'deviceId');
@@ -247,7 +235,7 @@ export class PreKeyService {
     if (devices.length === 0) throw new NotFoundError('No such device');
     const owner = (device: { deviceId: number }) => ({
       aci: target.aci,
-      identity: service.identity,
+      identity: service.kind,
       deviceId: device.deviceId,
     });
     // Reads and claims in parallel: a device with one-time keys always has a signed and a
@@ -256,12 +244,12 @@ export class PreKeyService {
       this.#deviceKeys.findIdentityKeys(target.aci),
       this.#preKeys.repeatedUseKeys(
         target.aci,
-        service.identity,
+        service.kind,
         devices.map((device) => device.deviceId),
       ),
       Promise.all(devices.map((device) => this.#preKeys.claim(owner(device)))),
     ]);
-    const identityKey = identityKeys[service.identity];
+    const identityKey = identityKeys[service.kind];
     if (!identityKey) throw new NotFoundError('No keys for this account');
     const bundleDevices = devices.flatMap((device, i): PreKeyBundleDevice[] => {
       const keys = repeated.get(device.deviceId);
@@ -270,8 +258,7 @@ export class PreKeyService {
       return [
         {
           deviceId: device.deviceId,
-          registrationId:
-            service.identity === 'PNI' ? device.pniRegistrationId : device.registrationId,
+          registrationId: service.kind === 'PNI' ? device.pniRegistrationId : device.registrationId,
           signedPreKey: keys.signedPreKey,
           preKey: claimed.ecPreKey,
           kyberPreKey: claimed.kyberPreKey ?? keys.lastResortKyberPreKey,
@@ -284,7 +271,7 @@ export class PreKeyService {
 
   async #authorize(
     auth: RequestAuth,
-    service: ParsedServiceId,
+    service: ServiceId,
     deviceId: number | null,
     access: KeyAccess | null,
   ): Promise<KeyTarget> {
@@ -301,7 +288,7 @@ export class PreKeyService {
       // For an ACI the block check need not wait for the account lookup.
       const blockedAci = (aci: string) =>
         aci === caller.aci ? Promise.resolve(false) : this.#accounts.isBlocked(aci, caller.aci);
-      const early = service.identity === 'ACI' ? blockedAci(service.uuid) : undefined;
+      const early = service.kind === 'ACI' ? blockedAci(service.uuid) : undefined;
       early?.catch(() => undefined);
       const target = await this.#accounts.findTarget(service.text);
       if (!target || (await (early ?? blockedAci(target.aci)))) {
