@@ -177,8 +177,8 @@ describe('envelope delivery modes through the gateway', () => {
     }
     const prisma = platform.runtime.prisma;
     expect(await prisma.queuedEnvelope.count({ where: { guid } })).toBe(0);
-    // No row of any table holds the ciphertext or the guid (the server delivery receipt for
-    // Alice names only the original timestamp).
+    // No queued envelope holds the ciphertext or the guid (the server delivery receipt for Alice
+    // names only the original timestamp); other tables are not searched.
     const hits = await prisma.$queryRawUnsafe<{ count: bigint }[]>(
       `SELECT count(*) FROM messages.queued_envelopes
        WHERE position($1::bytea IN envelope) > 0 OR guid = $2::uuid`,

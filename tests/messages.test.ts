@@ -8,7 +8,6 @@ import {
   sealedSenderDecryptMessage,
   sealedSenderEncryptMessage,
   SignalMessage,
-  processPreKeyBundle,
   signalDecrypt,
   signalDecryptPreKey,
   signalEncrypt,
@@ -17,40 +16,30 @@ import { signal } from '@courier/proto';
 import {
   ACKNOWLEDGE_ENVELOPES,
   Inbox,
-  PRE_KEY_BUNDLE_FIELDS,
   type EnvelopeEvent,
   TestSignalStores,
+  acknowledgeEnvelopes,
   expectData,
   linkTestDevice,
   postGraphQL,
   registerTestAccount,
   startPlatform,
-  toLibsignalBundle,
+  startSessions,
   type GraphQLResponse,
   type Platform,
-  type PreKeyBundleDeviceResponse,
   type TestAccount,
 } from '@courier/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-const SEND = `mutation ($d: String!, $i: SendMessageInput!) {
-  sendMessage(destination: $d, input: $i) {
+const SEND = `mutation ($d: String!, $i: SendMessageInput!, $a: MessageAccess) {
+  sendMessage(destination: $d, input: $i, access: $a) {
     __typename
     ... on SendMessageSuccess { needsSync }
     ... on MismatchedDevices { missingDevices extraDevices }
     ... on StaleDevices { staleDevices }
   } }`;
-const SEALED_SEND = `mutation ($d: String!, $i: SendMessageInput!, $a: MessageAccess) {
-  sendMessage(destination: $d, input: $i, access: $a) {
-    __typename
-    ... on SendMessageSuccess { needsSync }
-    ... on MismatchedDevices { missingDevices extraDevices }
-  } }`;
 const CERTIFICATE = `query ($n: Boolean) {
   senderCertificate(includeNumber: $n) { certificate expiresAt } }`;
-const ACK = ACKNOWLEDGE_ENVELOPES;
-const BUNDLE = `mutation ($id: String!, $device: Int) {
-  preKeyBundle(serviceId: $id, deviceId: $device) { ${PRE_KEY_BUNDLE_FIELDS} } }`;
 
 interface SendResult {
   __typename: string;
@@ -105,11 +94,8 @@ describe('messages through the gateway', () => {
   const send = async (...args: Parameters<typeof sendRaw>): Promise<SendResult> =>
     expectData({ body: await sendRaw(...args) }, 'sendMessage').sendMessage;
 
-  const ack = async (token: string, guids: string[]) =>
-    expectData<{ acknowledgeEnvelopes: number }>(
-      { body: await gql(ACK, { g: guids }, token) },
-      'acknowledgeEnvelopes',
-    ).acknowledgeEnvelopes;
+  const ack = (token: string, guids: string[]) =>
+    acknowledgeEnvelopes(platform.gatewayUrl, token, guids);
 
   const stored = (where: { destinationAci?: string; guid?: { in: string[] } }) =>
     platform.runtime.prisma.queuedEnvelope.count({ where });
@@ -141,17 +127,14 @@ describe('messages through the gateway', () => {
       expect(await bobInbox.drain()).toEqual([]);
 
       // Alice fetches Bob's bundle, runs PQXDH and sends the PreKey message.
-      const bundle = expectData<{
-        preKeyBundle: { identityKey: string; devices: PreKeyBundleDeviceResponse[] };
-      }>({ body: await gql(BUNDLE, { id: bob.aci, device: 1 }, alice.token) }, 'preKeyBundle');
-      const device = bundle.preKeyBundle.devices[0]!;
-      await processPreKeyBundle(
-        toLibsignalBundle(bundle.preKeyBundle.identityKey, device),
-        bobAddress,
-        aliceAddress,
-        aliceStores.sessions,
-        aliceStores.identity,
+      const sessions = await startSessions(
+        platform.gatewayUrl,
+        { token: alice.token, address: aliceAddress },
+        aliceStores,
+        bob.aci,
+        1,
       );
+      expect(sessions.map(String)).toEqual([bobAddress.toString()]);
       const first = await signalEncrypt(
         new Uint8Array(Buffer.from('hello Bob')),
         bobAddress,
@@ -167,7 +150,7 @@ describe('messages through the gateway', () => {
           [
             {
               deviceId: 1,
-              registrationId: device.registrationId,
+              registrationId: bob.aciIdentity.registrationId,
               type: 'PREKEY_BUNDLE',
               content: first.serialize(),
             },
@@ -370,7 +353,9 @@ describe('messages through the gateway', () => {
     expect(await ack(alice.token, [row.guid])).toBe(0);
     expect(await stored({ guid: { in: [row.guid] } })).toBe(1);
     const tooMany = Array.from({ length: 101 }, () => crypto.randomUUID());
-    expect(codeOf(await gql(ACK, { g: tooMany }, bob.token))).toBe('BAD_USER_INPUT');
+    expect(codeOf(await gql(ACKNOWLEDGE_ENVELOPES, { g: tooMany }, bob.token))).toBe(
+      'BAD_USER_INPUT',
+    );
     expect(await ack(bob.token, [row.guid])).toBe(1);
     expect(await stored({ guid: { in: [row.guid] } })).toBe(0);
   });
@@ -437,9 +422,7 @@ describe('messages through the gateway', () => {
 
     // The trust root is public; the certificate needs Alice's token.
     const trustRoot = expectData<{ senderCertificateTrustRoot: string }>(
-      (await postGraphQL(platform.gatewayUrl, '{ senderCertificateTrustRoot }')) as {
-        body: GraphQLResponse<{ senderCertificateTrustRoot: string }>;
-      },
+      await postGraphQL(platform.gatewayUrl, '{ senderCertificateTrustRoot }'),
       'senderCertificateTrustRoot',
     ).senderCertificateTrustRoot;
     expect(
@@ -466,16 +449,12 @@ describe('messages through the gateway', () => {
     ).toBeNull();
 
     // Alice builds a session from Bob's bundle and seals a message for him.
-    const bundle = expectData<{
-      preKeyBundle: { identityKey: string; devices: PreKeyBundleDeviceResponse[] };
-    }>({ body: await gql(BUNDLE, { id: bob.aci, device: 1 }, alice.token) }, 'preKeyBundle');
-    const device = bundle.preKeyBundle.devices[0]!;
-    await processPreKeyBundle(
-      toLibsignalBundle(bundle.preKeyBundle.identityKey, device),
-      bobAddress,
-      ProtocolAddress.new(alice.aci, 1),
-      aliceStores.sessions,
-      aliceStores.identity,
+    await startSessions(
+      platform.gatewayUrl,
+      { token: alice.token, address: ProtocolAddress.new(alice.aci, 1) },
+      aliceStores,
+      bob.aci,
+      1,
     );
     const sealed = await sealedSenderEncryptMessage(
       new Uint8Array(Buffer.from('sealed hello')),
@@ -490,13 +469,18 @@ describe('messages through the gateway', () => {
       token?: string,
       type = 'UNIDENTIFIED_SENDER',
     ) =>
-      postGraphQL<{ sendMessage: SendResult }>(platform.gatewayUrl, SEALED_SEND, {
+      postGraphQL<{ sendMessage: SendResult }>(platform.gatewayUrl, SEND, {
         variables: {
           d: bob.aci,
           i: {
             timestamp,
             messages: [
-              { deviceId: 1, registrationId: device.registrationId, type, content: b64(sealed) },
+              {
+                deviceId: 1,
+                registrationId: bob.aciIdentity.registrationId,
+                type,
+                content: b64(sealed),
+              },
             ],
           },
           ...(access ? { a: { unidentifiedAccessKey: b64(access) } } : {}),
@@ -512,7 +496,7 @@ describe('messages through the gateway', () => {
     expect(
       codeOf(
         (
-          await postGraphQL(platform.gatewayUrl, SEALED_SEND, {
+          await postGraphQL(platform.gatewayUrl, SEND, {
             variables: {
               d: unknown,
               i: { timestamp, messages: [] },
@@ -531,12 +515,7 @@ describe('messages through the gateway', () => {
     expect(await stored({ destinationAci: bob.aci })).toBe(0);
 
     expect(
-      expectData(
-        (await sealedSend(bob.unidentifiedAccessKey)) as {
-          body: GraphQLResponse<{ sendMessage: SendResult }>;
-        },
-        'sendMessage',
-      ).sendMessage,
+      expectData(await sealedSend(bob.unidentifiedAccessKey), 'sendMessage').sendMessage,
     ).toEqual({ __typename: 'SendMessageSuccess', needsSync: false });
     // The stored envelope has no sender.
     const row = await platform.runtime.prisma.queuedEnvelope.findFirstOrThrow({

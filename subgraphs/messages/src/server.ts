@@ -26,7 +26,6 @@ export {
   generateSenderCertificateKeys,
   loadSenderCertificateKeys,
   rotateSenderCertificateKeys,
-  senderCertificateEnv,
   senderCertificateKeyTextFromEnv,
   senderCertificateKeysFrom,
   type SenderCertificateKeyText,
@@ -98,7 +97,7 @@ export function createMessagesServer(
     ...(options.envelopeTtlMs === undefined ? {} : { envelopeTtlMs: options.envelopeTtlMs }),
   });
   const receipts = new ReceiptService({ accounts, outbox, logger: common.logger });
-  const delivery = new DeliveryService(channels, queue, Date.now, receipts);
+  const delivery = new DeliveryService(channels, queue, receipts);
   const certificates = new CertificateService({
     keys:
       options.senderCertificateKeys ??

@@ -30,7 +30,7 @@ export interface SenderCertificateKeyText {
  *
  * @throws RangeError when the text is not base64 or not a private key.
  */
-export function parsePrivateKey(base64: string, what: string): PrivateKey {
+function parsePrivateKey(base64: string, what: string): PrivateKey {
   const text = base64.trim();
   if (text.length === 0 || !BASE64.test(text)) throw new RangeError(`${what} must be base64`);
   try {

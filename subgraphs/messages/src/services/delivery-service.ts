@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { AuthenticatedDevice } from '@courier/auth';
 import { BadUserInputError } from '@courier/errors';
+import { envelopeMetrics, isUuid } from '@courier/server';
 import type { EnvelopeChannelRepository } from '../repositories/envelope-channel-repository.ts';
 import type { EnvelopeQueueRepository } from '../repositories/envelope-queue-repository.ts';
 import { envelopeModelOf, type EnvelopeEventModel, type EnvelopeModel } from './envelope-model.ts';
 import { drainThenLive } from './envelope-stream.ts';
 import type { ReceiptService } from './receipt-service.ts';
-import { envelopeMetrics, isUuid } from '@courier/server';
 
 interface StreamIdentity {
   readonly startedAt: number;
@@ -49,20 +49,19 @@ const DRAIN_PAGE_SIZE = 200;
 export class DeliveryService {
   readonly #channels: EnvelopeChannelRepository;
   readonly #queue: EnvelopeQueueRepository;
+  readonly #receipts: Pick<ReceiptService, 'acknowledged'>;
   readonly #now: () => number;
-
-  readonly #receipts: Pick<ReceiptService, 'acknowledged'> | undefined;
 
   constructor(
     channels: EnvelopeChannelRepository,
     queue: EnvelopeQueueRepository,
+    receipts: Pick<ReceiptService, 'acknowledged'>,
     now: () => number = Date.now,
-    receipts?: Pick<ReceiptService, 'acknowledged'>,
   ) {
     this.#channels = channels;
     this.#queue = queue;
-    this.#now = now;
     this.#receipts = receipts;
+    this.#now = now;
   }
 
   /**
@@ -135,7 +134,7 @@ export class DeliveryService {
     }
     const deleted = await this.#queue.deleteForDevice(device.aci, device.deviceId, normalised);
     envelopeMetrics.acked.inc(deleted.length);
-    if (deleted.length > 0) await this.#receipts?.acknowledged(device, deleted);
+    if (deleted.length > 0) await this.#receipts.acknowledged(device, deleted);
     return deleted.length;
   }
 

@@ -1,8 +1,9 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { RequestAuth } from '@courier/auth';
 import { BadUserInputError, PayloadTooLargeError, UnauthenticatedError } from '@courier/errors';
 import { signal } from '@courier/proto';
 import {
+  UNIDENTIFIED_ACCESS_KEY_BYTES,
+  unidentifiedAccessKeyMatches,
   verifyGroupSendToken,
   type AccountsClient,
   type AccountTarget,
@@ -12,13 +13,13 @@ import SealedSenderMultiRecipientMessage, {
   type Recipient,
 } from '@signalapp/libsignal-client/dist/SealedSenderMultiRecipientMessage.js';
 import type { ServerSecretParams } from '@signalapp/libsignal-client/dist/zkgroup/index.js';
+import { checkDeviceList } from './device-check.ts';
 import type { EnvelopeOutbox, OutgoingEnvelope } from './envelope-outbox.ts';
 
 /** Largest multi-recipient payload, as Signal (256 KiB). */
 export const MAX_MULTI_RECIPIENT_PAYLOAD_BYTES = 256 * 1024;
 /** Most recipients of one multi-recipient send, as Signal. */
 export const MAX_MULTI_RECIPIENTS = 5000;
-const ACCESS_KEY_BYTES = 16;
 
 /** `sendMultiRecipientMessage`'s arguments. */
 export interface MultiRecipientSendInput {
@@ -119,12 +120,12 @@ function parsePayload(payload: Uint8Array): {
 }
 
 function combinedAccessKey(accounts: readonly AccountTarget[]): Uint8Array | null {
-  const combined = new Uint8Array(ACCESS_KEY_BYTES);
+  const combined = new Uint8Array(UNIDENTIFIED_ACCESS_KEY_BYTES);
   for (const account of accounts) {
     if (account.unrestrictedUnidentifiedAccess) continue;
     const key = account.unidentifiedAccessKey;
-    if (!key || key.length !== ACCESS_KEY_BYTES) return null;
-    for (let i = 0; i < ACCESS_KEY_BYTES; i++) combined[i]! ^= key[i]!;
+    if (!key || key.length !== UNIDENTIFIED_ACCESS_KEY_BYTES) return null;
+    for (let i = 0; i < UNIDENTIFIED_ACCESS_KEY_BYTES; i++) combined[i]! ^= key[i]!;
   }
   return combined;
 }
@@ -141,22 +142,13 @@ function checkRecipientDevices(
     const given = new Map(
       recipient.devices.deviceIds.map((id, i) => [id, recipient.devices.registrationIds[i]!]),
     );
-    const expected = new Set(account.devices.map((device) => device.deviceId));
-    const missingDevices = [...expected].filter((id) => !given.has(id)).sort((a, b) => a - b);
-    const extraDevices = [...given.keys()].filter((id) => !expected.has(id)).sort((a, b) => a - b);
-    if (missingDevices.length > 0 || extraDevices.length > 0) {
+    const problem = checkDeviceList(account.devices, given, recipient.pni);
+    if (problem?.__typename === 'MismatchedDevices') {
+      const { missingDevices, extraDevices } = problem;
       mismatched.push({ serviceId: recipient.serviceId, missingDevices, extraDevices });
-      continue;
+    } else if (problem) {
+      stale.push({ serviceId: recipient.serviceId, staleDevices: problem.staleDevices });
     }
-    const staleDevices = account.devices
-      .filter(
-        (device) =>
-          given.get(device.deviceId) !==
-          (recipient.pni ? device.pniRegistrationId : device.registrationId),
-      )
-      .map((device) => device.deviceId)
-      .sort((a, b) => a - b);
-    if (staleDevices.length > 0) stale.push({ serviceId: recipient.serviceId, staleDevices });
   }
   if (mismatched.length > 0) {
     return { __typename: 'MultiRecipientMismatchedDevices', recipients: mismatched };
@@ -235,12 +227,9 @@ export class MultiRecipientSendService {
     if (input.unidentifiedAccessKey) {
       const known = recipients.flatMap((recipient) => accounts.get(recipient.serviceId) ?? []);
       const expected = unknownRecipients.length > 0 ? null : combinedAccessKey(known);
-      const given = input.unidentifiedAccessKey;
-      const matches =
-        expected !== null &&
-        given.length === ACCESS_KEY_BYTES &&
-        timingSafeEqual(Buffer.from(expected), Buffer.from(given));
-      if (!matches) throw new UnauthenticatedError('Unidentified access refused');
+      if (!unidentifiedAccessKeyMatches(expected, input.unidentifiedAccessKey)) {
+        throw new UnauthenticatedError('Unidentified access refused');
+      }
     }
     const checked = checkRecipientDevices(recipients, accounts);
     if (checked) return checked;

@@ -6,7 +6,7 @@ import type { EnvelopeOutbox, OutgoingEnvelope } from './envelope-outbox.ts';
 
 /** What {@link ReceiptService} works with. */
 export interface ReceiptServiceOptions {
-  readonly accounts: Pick<AccountsClient, 'findTarget'>;
+  readonly accounts: Pick<AccountsClient, 'findTargets'>;
   readonly outbox: Pick<EnvelopeOutbox, 'enqueue'>;
   readonly logger: Logger;
 }
@@ -27,28 +27,32 @@ export class ReceiptService {
   }
 
   /**
-   * Sends receipts for the envelopes `recipient` just acknowledged (encoded `Envelope`s). Errors
-   * are logged, not thrown: the acknowledgement already happened.
+   * Sends receipts for the envelopes `recipient` just acknowledged (encoded `Envelope`s), looking
+   * their senders up in one request. Errors are logged, not thrown: the acknowledgement already
+   * happened.
    */
   async acknowledged(
     recipient: AuthenticatedDevice,
     envelopes: readonly Uint8Array[],
   ): Promise<void> {
     try {
+      const originals = envelopes
+        .map((bytes) => signal.Envelope.decode(bytes))
+        .filter(
+          (original) =>
+            original.sourceServiceId &&
+            original.sourceServiceId !== recipient.aci &&
+            original.type !== signal.Envelope.Type.SERVER_DELIVERY_RECEIPT &&
+            original.type !== signal.Envelope.Type.UNIDENTIFIED_SENDER,
+        );
+      if (originals.length === 0) return;
+      const senders = await this.#options.accounts.findTargets(
+        originals.map((original) => original.sourceServiceId),
+      );
       const receipts: OutgoingEnvelope[] = [];
-      for (const bytes of envelopes) {
-        const original = signal.Envelope.decode(bytes);
+      for (const original of originals) {
         const sender = original.sourceServiceId;
-        if (
-          !sender ||
-          sender === recipient.aci ||
-          original.type === signal.Envelope.Type.SERVER_DELIVERY_RECEIPT ||
-          original.type === signal.Envelope.Type.UNIDENTIFIED_SENDER
-        ) {
-          continue;
-        }
-        const account = await this.#options.accounts.findTarget(sender);
-        for (const device of account?.devices ?? []) {
+        for (const device of senders.get(sender)?.devices ?? []) {
           receipts.push({
             destinationAci: sender,
             destinationDeviceId: device.deviceId,

@@ -5,7 +5,7 @@ import type { AccountTarget } from '@courier/server';
 import { describe, expect, it, vi } from 'vitest';
 import { EnvelopeOutbox } from './envelope-outbox.ts';
 import type { QueuedEnvelopeRow } from '../repositories/envelope-queue-repository.ts';
-import { SendService, type OutgoingMessage } from './send-service.ts';
+import { MAX_CONTENT_BYTES, SendService, type OutgoingMessage } from './send-service.ts';
 
 const SENDER = {
   aci: '0f0e0d0c-1111-4222-8333-944455556666',
@@ -117,6 +117,31 @@ describe('SendService', () => {
     expect(result.__typename).toBe('SendMessageSuccess');
     expect(queue.insertMany).not.toHaveBeenCalled();
     expect(delivery.deliver).not.toHaveBeenCalled();
+  });
+
+  it('refuses a malformed message list before any lookup or rate limit', async () => {
+    const { sender, accounts, limits, queue } = service();
+    const send = (messages: OutgoingMessage[]) =>
+      sender.send(SENDER, RECIPIENT.aci, { timestamp: 1, messages });
+    const tooMany = Array.from({ length: 128 }, (_, i) => message((i % 127) + 1, 11));
+    for (const messages of [
+      tooMany,
+      [message(0, 11)],
+      [message(128, 11)],
+      [message(1, 11), message(1, 11)],
+      [message(1, 0x4000)],
+      [message(1, -1)],
+      [{ ...message(1, 11), type: 'SERVER_DELIVERY_RECEIPT' }],
+      [{ ...message(1, 11), content: new Uint8Array(0) }],
+    ]) {
+      await expect(send(messages)).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    }
+    await expect(
+      send([{ ...message(1, 11), content: new Uint8Array(MAX_CONTENT_BYTES + 1) }]),
+    ).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    expect(accounts.findTarget).not.toHaveBeenCalled();
+    expect(limits.consume).not.toHaveBeenCalled();
+    expect(queue.insertMany).not.toHaveBeenCalled();
   });
 
   it('publishes online messages without storing them', async () => {

@@ -13,6 +13,7 @@ import {
   type SubgraphRuntime,
   parseServiceId,
 } from '@courier/server';
+import { checkDeviceList, type DeviceListProblem } from './device-check.ts';
 import type { EnvelopeOutbox } from './envelope-outbox.ts';
 
 /** Largest `content` of one message, as Signal (96 KiB). */
@@ -52,13 +53,7 @@ export interface MessageAccess {
 
 /** What `sendMessage` answers (the `SendMessageResult` union). */
 export type SendMessageResult =
-  | { readonly __typename: 'SendMessageSuccess'; readonly needsSync: boolean }
-  | {
-      readonly __typename: 'MismatchedDevices';
-      readonly missingDevices: number[];
-      readonly extraDevices: number[];
-    }
-  | { readonly __typename: 'StaleDevices'; readonly staleDevices: number[] };
+  { readonly __typename: 'SendMessageSuccess'; readonly needsSync: boolean } | DeviceListProblem;
 
 /** What {@link SendService} works with. */
 export interface SendServiceOptions {
@@ -111,35 +106,22 @@ function validate(input: SendMessageInput): void {
 }
 
 /**
- * The device checks of a send: `MismatchedDevices` for missing or extra device ids,
- * `StaleDevices` for registration ids that are not the devices' own, or undefined when the list
- * fits. `sender` (null for sealed sender) is left out of its own account's expected devices.
+ * The device checks of a send (see {@link checkDeviceList}). `sender` (null for sealed sender) is
+ * left out of its own account's expected devices.
  */
 function checkDevices(
   account: AccountTarget,
   sender: AuthenticatedDevice | null,
   pni: boolean,
   input: SendMessageInput,
-): SendMessageResult | undefined {
+): DeviceListProblem | undefined {
   const expected = account.devices.filter(
     (device) => !(account.aci === sender?.aci && device.deviceId === sender?.deviceId),
   );
-  const given = new Map(input.messages.map((message) => [message.deviceId, message]));
-  const expectedIds = new Set(expected.map((device) => device.deviceId));
-  const missingDevices = [...expectedIds].filter((id) => !given.has(id)).sort((a, b) => a - b);
-  const extraDevices = [...given.keys()].filter((id) => !expectedIds.has(id)).sort((a, b) => a - b);
-  if (missingDevices.length > 0 || extraDevices.length > 0) {
-    return { __typename: 'MismatchedDevices', missingDevices, extraDevices };
-  }
-  const staleDevices = expected
-    .filter((device) => {
-      const registrationId = pni ? device.pniRegistrationId : device.registrationId;
-      return given.get(device.deviceId)!.registrationId !== registrationId;
-    })
-    .map((device) => device.deviceId)
-    .sort((a, b) => a - b);
-  if (staleDevices.length > 0) return { __typename: 'StaleDevices', staleDevices };
-  return undefined;
+  const given = new Map(
+    input.messages.map((message) => [message.deviceId, message.registrationId]),
+  );
+  return checkDeviceList(expected, given, pni);
 }
 
 /**
