@@ -337,92 +337,71 @@ async function openMode(setup: ModeSetup): Promise<OpenMode> {
   };
   const timer = setInterval(() => receivers.forEach((_, i) => ack(i)), ACK_INTERVAL_MS);
   timer.unref();
-  let mode: OpenMode;
+  const typename = (answer: Answer, field: string) =>
+    (answer.data?.[field] as { __typename?: string } | undefined)?.__typename;
+  const oneDevice = (
+    receiver: ReceiverDevice,
+    timestamp: number,
+    type: string,
+    content: string,
+  ) => ({
+    d: receiver.aci,
+    i: {
+      timestamp,
+      messages: [
+        { deviceId: receiver.deviceId, registrationId: receiver.registrationId, type, content },
+      ],
+    },
+  });
+  let send: OpenMode['send'];
+  let answerOk: OpenMode['answerOk'] = (answer) =>
+    typename(answer, 'sendMessage') === 'SendMessageSuccess';
   if (setup.kind === 'sealed') {
     const content = base64Filler(setup.contentBytes);
-    mode = {
-      devicesPerSend: 1,
-      send: (index, timestamp) => {
-        const receiver = receivers[index % receivers.length]!;
-        return post(setup.endpoint, '', SEND_MESSAGE, {
-          d: receiver.aci,
-          i: {
-            timestamp,
-            messages: [
-              {
-                deviceId: receiver.deviceId,
-                registrationId: receiver.registrationId,
-                type: 'UNIDENTIFIED_SENDER',
-                content,
-              },
-            ],
-          },
-          a: { unidentifiedAccessKey: setup.accessKeys[index % receivers.length] },
-        });
-      },
-      answerOk: (answer) =>
-        (answer.data?.['sendMessage'] as { __typename?: string } | undefined)?.__typename ===
-        'SendMessageSuccess',
-      flushAcks: async () => {
-        receivers.forEach((_, i) => ack(i));
-        while (inFlight.size > 0) await Promise.all(inFlight);
-      },
-      acked: 0,
-      onArrival: undefined,
-    };
+    send = (index, timestamp) =>
+      post(setup.endpoint, '', SEND_MESSAGE, {
+        ...oneDevice(
+          receivers[index % receivers.length]!,
+          timestamp,
+          'UNIDENTIFIED_SENDER',
+          content,
+        ),
+        a: { unidentifiedAccessKey: setup.accessKeys[index % receivers.length] },
+      });
   } else if (setup.kind === 'single') {
     const content = base64Filler(setup.contentBytes);
     const senders = setup.senderTokens.length;
-    mode = {
-      devicesPerSend: 1,
-      send: (index, timestamp) => {
-        const pair = index % (senders * receivers.length);
-        const receiver = receivers[Math.floor(pair / senders)]!;
-        return post(setup.endpoint, setup.senderTokens[pair % senders]!, SEND_MESSAGE, {
-          d: receiver.aci,
-          i: {
-            timestamp,
-            messages: [
-              {
-                deviceId: receiver.deviceId,
-                registrationId: receiver.registrationId,
-                type: 'CIPHERTEXT',
-                content,
-              },
-            ],
-          },
-        });
-      },
-      answerOk: (answer) =>
-        (answer.data?.['sendMessage'] as { __typename?: string } | undefined)?.__typename ===
-        'SendMessageSuccess',
-      flushAcks: async () => {
-        receivers.forEach((_, i) => ack(i));
-        while (inFlight.size > 0) await Promise.all(inFlight);
-      },
-      acked: 0,
-      onArrival: undefined,
+    send = (index, timestamp) => {
+      const pair = index % (senders * receivers.length);
+      const receiver = receivers[Math.floor(pair / senders)]!;
+      return post(
+        setup.endpoint,
+        setup.senderTokens[pair % senders]!,
+        SEND_MESSAGE,
+        oneDevice(receiver, timestamp, 'CIPHERTEXT', content),
+      );
     };
   } else {
-    mode = {
-      devicesPerSend: receivers.length,
-      send: (_index, timestamp) =>
-        post(setup.endpoint, '', MULTI_SEND, {
-          p: setup.payload,
-          t: timestamp,
-          a: { unidentifiedAccessKey: setup.accessKey },
-        }),
-      answerOk: (answer) =>
-        (answer.data?.['sendMultiRecipientMessage'] as { __typename?: string } | undefined)
-          ?.__typename === 'MultiRecipientMessageSuccess',
-      flushAcks: async () => {
-        receivers.forEach((_, i) => ack(i));
-        while (inFlight.size > 0) await Promise.all(inFlight);
-      },
-      acked: 0,
-      onArrival: undefined,
-    };
+    send = (_index, timestamp) =>
+      post(setup.endpoint, '', MULTI_SEND, {
+        p: setup.payload,
+        t: timestamp,
+        a: { unidentifiedAccessKey: setup.accessKey },
+      });
+    answerOk = (answer) =>
+      typename(answer, 'sendMultiRecipientMessage') === 'MultiRecipientMessageSuccess';
   }
+  const mode: OpenMode = {
+    devicesPerSend: setup.kind === 'multi' ? receivers.length : 1,
+    send,
+    answerOk,
+    flushAcks: async () => {
+      receivers.forEach((_, i) => ack(i));
+      while (inFlight.size > 0) await Promise.all(inFlight);
+    },
+    acked: 0,
+    onArrival: undefined,
+  };
   await openSubscriptions(
     setup.endpoint,
     receivers.length,

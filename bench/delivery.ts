@@ -1,5 +1,4 @@
 import { fork } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -7,27 +6,13 @@ import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { cpus, loadavg } from 'node:os';
 import {
-  ContentHint,
-  ProtocolAddress,
-  SenderCertificate,
-  SenderKeyDistributionMessage,
-  UnidentifiedSenderMessageContent,
-  groupEncrypt,
-  processPreKeyBundle,
-  sealedSenderMultiRecipientEncrypt,
-} from '@signalapp/libsignal-client';
-import {
-  PRE_KEY_BUNDLE_FIELDS,
-  TestSignalStores,
-  expectData,
-  postGraphQL,
+  combinedAccessKey,
+  multiRecipientPayload,
   registerTestAccount,
   spawnSubgraphProcess,
   startPlatform,
-  toLibsignalBundle,
   type Platform,
   type SubgraphProcess,
-  type PreKeyBundleDeviceResponse,
   type TestAccount,
 } from '@courier/testing';
 import {
@@ -100,9 +85,6 @@ const CONTENT_BYTES = 180;
 /** A phase is sustained when everything arrives and p99 stays under this (no growing queue). */
 const SUSTAINED_P99_MS = 500;
 
-const BUNDLES = `mutation ($id: String!) { preKeyBundle(serviceId: $id) { ${PRE_KEY_BUNDLE_FIELDS} } }`;
-
-/** Busy and total jiffies of every core, from /proc/stat (the whole machine's load). */
 /** CPU time (user + system) of another process so far, in ms, from `/proc/<pid>/stat`. */
 function processCpuMs(pid: number | undefined): number {
   if (pid === undefined) return 0;
@@ -115,6 +97,7 @@ function processCpuMs(pid: number | undefined): number {
   }
 }
 
+/** Busy and total jiffies of every core, from /proc/stat (the whole machine's load). */
 function machineTicks(): { busy: number; total: number } {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
   const fields = line.trim().split(/\s+/).slice(1).map(Number);
@@ -272,83 +255,6 @@ async function registerMany(platform: Platform, count: number, prefix: string) {
     }),
   );
   return accounts;
-}
-
-/**
- * A sealed-sender multi-recipient payload for every device of `recipients` (one device each):
- * sessions from their prekey bundles, a sender-key group message inside sealed sender, and the
- * XOR of their unidentified access keys. Sent again and again: the server does not dedupe.
- */
-async function multiRecipientPayload(
-  platform: Platform,
-  sender: TestAccount,
-  recipients: readonly TestAccount[],
-): Promise<{ payload: string; accessKey: string }> {
-  const stores = TestSignalStores.forIdentity(sender.aciIdentity);
-  const senderAddress = ProtocolAddress.new(sender.aci, 1);
-  const addresses: ProtocolAddress[] = [];
-  for (const recipient of recipients) {
-    const bundle = expectData<{
-      preKeyBundle: { identityKey: string; devices: PreKeyBundleDeviceResponse[] };
-    }>(
-      await postGraphQL(platform.gatewayUrl, BUNDLES, {
-        variables: { id: recipient.aci },
-        token: sender.token,
-      }),
-      'preKeyBundle',
-    ).preKeyBundle;
-    for (const device of bundle.devices) {
-      const address = ProtocolAddress.new(recipient.aci, device.deviceId);
-      await processPreKeyBundle(
-        toLibsignalBundle(bundle.identityKey, device),
-        address,
-        senderAddress,
-        stores.sessions,
-        stores.identity,
-      );
-      addresses.push(address);
-    }
-  }
-  const certificate = SenderCertificate.deserialize(
-    new Uint8Array(
-      Buffer.from(
-        expectData<{ senderCertificate: { certificate: string } }>(
-          await postGraphQL(platform.gatewayUrl, '{ senderCertificate { certificate } }', {
-            token: sender.token,
-          }),
-          'senderCertificate',
-        ).senderCertificate.certificate,
-        'base64',
-      ),
-    ),
-  );
-  const distributionId = randomUUID();
-  await SenderKeyDistributionMessage.create(senderAddress, distributionId, stores.senderKeys);
-  const content = UnidentifiedSenderMessageContent.new(
-    await groupEncrypt(
-      senderAddress,
-      distributionId,
-      stores.senderKeys,
-      new Uint8Array(Buffer.alloc(CONTENT_BYTES, 7)),
-    ),
-    certificate,
-    ContentHint.Implicit,
-    null,
-  );
-  const payload = await sealedSenderMultiRecipientEncrypt(
-    content,
-    addresses,
-    stores.identity,
-    stores.sessions,
-  );
-  const combined = new Uint8Array(16);
-  for (const recipient of recipients) {
-    for (let i = 0; i < 16; i++) combined[i]! ^= recipient.unidentifiedAccessKey[i]!;
-  }
-  return {
-    payload: Buffer.from(payload).toString('base64'),
-    accessKey: Buffer.from(combined).toString('base64'),
-  };
 }
 
 function receiversOf(accounts: readonly TestAccount[]) {
@@ -547,12 +453,18 @@ try {
   if (MODES.has('multi')) {
     const recipients = await registerMany(platform, MULTI_ACCOUNTS, '41558');
     console.log(`encrypting a multi-recipient payload for ${recipients.length} devices…`);
-    const { payload, accessKey } = await multiRecipientPayload(platform, senders[0]!, recipients);
+    const payload = await multiRecipientPayload(
+      platform.gatewayUrl,
+      senders[0]!,
+      recipients.map((recipient) => recipient.aci),
+      new Uint8Array(Buffer.alloc(CONTENT_BYTES, 7)),
+    );
+    const accessKey = combinedAccessKey(recipients.map((r) => r.unidentifiedAccessKey));
     modes['multi'] = {
       kind: 'multi',
       endpoint: gatewayEndpoint,
-      payload,
-      accessKey,
+      payload: Buffer.from(payload).toString('base64'),
+      accessKey: Buffer.from(accessKey).toString('base64'),
       receivers: receiversOf(recipients),
     };
   }

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +14,7 @@ import {
   sealSecret,
 } from '@courier/config';
 import { rotateSenderCertificateKeys, senderCertificateKeyTextFromEnv } from '@courier/messages';
-import { EmbeddedSecretsFile, type SecretValues } from './embedded/secrets.ts';
+import { EmbeddedSecretsFile, generateHexSecret, type SecretValues } from './embedded/secrets.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
@@ -39,7 +38,7 @@ export function rotateTokenKeyring(values: SecretValues): SecretValues {
     .map((key) => key.trim())
     .filter(Boolean);
   return {
-    TOKEN_SECRET: randomBytes(32).toString('hex'),
+    TOKEN_SECRET: generateHexSecret(),
     TOKEN_SECRETS_PREVIOUS: [...new Set([current, ...previous])].join(','),
   };
 }

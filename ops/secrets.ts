@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { generateSenderCertificateKeys } from '@courier/messages';
-import { generateZkServerSecretParams, parseZkServerSecretParams } from '@courier/server';
+import { parseZkServerSecretParams } from '@courier/server';
 import { PrivateKey } from '@signalapp/libsignal-client';
+import { generateHexSecret, withGeneratedSecrets, type SecretValues } from './embedded/secrets.ts';
 import { readProcessStdin, runSecretsCommand } from './secrets-commands.ts';
 
 /**
@@ -17,21 +16,17 @@ import { readProcessStdin, runSecretsCommand } from './secrets-commands.ts';
  * trust root makes clients reject sender certificates.
  */
 function main(): void {
-  const hex = () => randomBytes(32).toString('hex');
-  const zk = generateZkServerSecretParams();
-  const sender = generateSenderCertificateKeys();
-  const values: Record<string, string> = {
-    ROUTER_SECRET: hex(),
-    TOKEN_SECRET: hex(),
-    ATTACHMENTS_UPLOAD_SECRET: hex(),
-    ZK_SERVER_SECRET_PARAMS: zk,
-    SENDER_CERTIFICATE_TRUST_ROOT: sender.trustRoot,
-    SENDER_CERTIFICATE_SERVER_KEY: sender.serverKey,
-    SENDER_CERTIFICATE_KEY_ID: String(sender.keyId),
+  const values: SecretValues = {
+    ...withGeneratedSecrets({}),
+    ATTACHMENTS_UPLOAD_SECRET: generateHexSecret(),
   };
   for (const [name, value] of Object.entries(values)) console.log(`${name}=${value}`);
-  const publicParams = Buffer.from(parseZkServerSecretParams(zk).getPublicParams().serialize());
-  const trustRoot = PrivateKey.deserialize(Buffer.from(sender.trustRoot, 'base64'))
+  const publicParams = Buffer.from(
+    parseZkServerSecretParams(values['ZK_SERVER_SECRET_PARAMS']!).getPublicParams().serialize(),
+  );
+  const trustRoot = PrivateKey.deserialize(
+    Buffer.from(values['SENDER_CERTIFICATE_TRUST_ROOT']!, 'base64'),
+  )
     .getPublicKey()
     .serialize();
   console.error(

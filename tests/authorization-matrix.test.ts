@@ -1,37 +1,24 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import {
-  ContentHint,
-  PrivateKey,
-  ProtocolAddress,
-  SenderCertificate,
-  SenderKeyDistributionMessage,
-  UnidentifiedSenderMessageContent,
-  groupEncrypt,
-  processPreKeyBundle,
-  sealedSenderMultiRecipientEncrypt,
-} from '@signalapp/libsignal-client';
+import { PrivateKey } from '@signalapp/libsignal-client';
 import { Aci } from '@signalapp/libsignal-client/dist/Address.js';
 import { GroupSecretParams, ProfileKey } from '@signalapp/libsignal-client/dist/zkgroup/index.js';
 import { signal } from '@courier/proto';
 import {
-  PRE_KEY_BUNDLE_FIELDS,
   REGISTER_ACCOUNT,
-  TestSignalStores,
   createWsClient,
   expectData,
   generateTestIdentity,
   linkTestDevice,
+  multiRecipientPayload,
   postGraphQL,
   registerTestAccount,
   registrationKeyVariables,
   signedPreKeyVariables,
   startPlatform,
   subscribe,
-  toLibsignalBundle,
   verifyNumber,
   type GraphQLResponse,
   type Platform,
-  type PreKeyBundleDeviceResponse,
   type TestAccount,
   type TestLinkedDevice,
 } from '@courier/testing';
@@ -188,53 +175,6 @@ describe('authorization matrix: every operation as anonymous, another account, a
       ),
       'requestVerificationCode',
     );
-  /** A libsignal multi-recipient message from the owner to carol's devices. */
-  const multiRecipientPayload = async () => {
-    const stores = TestSignalStores.forIdentity(owner.aciIdentity);
-    const bundle = expectData<{
-      preKeyBundle: { identityKey: string; devices: PreKeyBundleDeviceResponse[] };
-    }>(
-      await postGraphQL(
-        platform.gatewayUrl,
-        `mutation ($id: String!) { preKeyBundle(serviceId: $id) { ${PRE_KEY_BUNDLE_FIELDS} } }`,
-        { variables: { id: carol.aci }, token: owner.token },
-      ),
-      'preKeyBundle',
-    ).preKeyBundle;
-    const addresses: ProtocolAddress[] = [];
-    for (const device of bundle.devices) {
-      const address = ProtocolAddress.new(carol.aci, device.deviceId);
-      await processPreKeyBundle(
-        toLibsignalBundle(bundle.identityKey, device),
-        address,
-        ProtocolAddress.new(owner.aci, 1),
-        stores.sessions,
-        stores.identity,
-      );
-      addresses.push(address);
-    }
-    const certificate = SenderCertificate.deserialize(
-      Buffer.from(
-        expectData<{ senderCertificate: { certificate: string } }>(
-          await postGraphQL(platform.gatewayUrl, '{ senderCertificate { certificate } }', {
-            token: owner.token,
-          }),
-          'senderCertificate',
-        ).senderCertificate.certificate,
-        'base64',
-      ),
-    );
-    const sender = ProtocolAddress.new(owner.aci, 1);
-    const distributionId = randomUUID();
-    await SenderKeyDistributionMessage.create(sender, distributionId, stores.senderKeys);
-    const content = UnidentifiedSenderMessageContent.new(
-      await groupEncrypt(sender, distributionId, stores.senderKeys, new Uint8Array([1, 2, 3])),
-      certificate,
-      ContentHint.Implicit,
-      null,
-    );
-    return sealedSenderMultiRecipientEncrypt(content, addresses, stores.identity, stores.sessions);
-  };
   const firstEvent = async (caller: Caller, query: string) => {
     const token = tokenOf(caller);
     const client = createWsClient(platform.gatewayWsUrl, token ? { token } : {});
@@ -514,7 +454,14 @@ describe('authorization matrix: every operation as anonymous, another account, a
           `mutation ($p: Base64!, $t: Timestamp!, $a: MessageAccess) {
             sendMultiRecipientMessage(payload: $p, timestamp: $t, access: $a) { __typename } }`,
           {
-            p: b64(await multiRecipientPayload()),
+            p: b64(
+              await multiRecipientPayload(
+                platform.gatewayUrl,
+                owner,
+                [carol.aci],
+                new Uint8Array([1, 2, 3]),
+              ),
+            ),
             t: Date.now(),
             a: { unidentifiedAccessKey: b64(carol.unidentifiedAccessKey) },
           },

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { GroupSecretParams } from '@signalapp/libsignal-client/dist/zkgroup/index.js';
 import { signal } from '@courier/proto';
 import {
+  databaseFingerprint,
   expectData,
   linkTestDevice,
   postGraphQL,
@@ -24,7 +25,6 @@ import {
   GraphQLScalarType,
   type GraphQLInputType,
 } from 'graphql';
-import pg from 'pg';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CREATE_GROUP, GroupUser, b64, encryptText, serverPublicParams } from './groups-support.ts';
@@ -109,32 +109,6 @@ function violations(status: number, text: string, graphql: boolean): string[] {
     }
   }
   return problems;
-}
-
-/** Row counts and a hash of every row of every table of the subgraphs' schemas. */
-async function databaseSnapshot(url: string): Promise<Record<string, string>> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    const tables = await client.query<{ table_schema: string; table_name: string }>(
-      `SELECT table_schema, table_name FROM information_schema.tables
-        WHERE table_schema = ANY($1) AND table_type = 'BASE TABLE'
-        ORDER BY table_schema, table_name`,
-      [SCHEMAS],
-    );
-    const snapshot: Record<string, string> = {};
-    for (const { table_schema: schema, table_name: table } of tables.rows) {
-      const rows = await client.query<{ row: string }>(
-        `SELECT row_to_json(t)::text AS row FROM "${schema}"."${table}" t`,
-      );
-      const hash = createHash('sha256');
-      for (const row of rows.rows.map((r) => r.row).sort()) hash.update(row).update('\n');
-      snapshot[`${schema}.${table}`] = `${rows.rowCount} rows ${hash.digest('hex')}`;
-    }
-    return snapshot;
-  } finally {
-    await client.end();
-  }
 }
 
 /** Every file under `dir` with its size and content hash. */
@@ -501,7 +475,7 @@ describe(`fuzz (seed ${SEED}): malformed operations, variables, bytes and TUS re
     partialUpload = await upload(100);
     finishedUpload = await upload(16, new Uint8Array(randomBytes(16)));
     before = {
-      database: await databaseSnapshot(platform.database.url),
+      database: await databaseFingerprint(platform.database.url, SCHEMAS),
       files: await filesSnapshot(storageDir),
     };
     expect(Object.keys(before.files)).not.toHaveLength(0);
@@ -1268,7 +1242,7 @@ describe(`fuzz (seed ${SEED}): malformed operations, variables, bytes and TUS re
     expect(
       (await postGraphQL(platform.gatewayUrl, '{ me { aci } }', { token: alice.token })).body.data,
     ).toEqual({ me: { aci: alice.aci } });
-    expect(await databaseSnapshot(platform.database.url)).toEqual(before.database);
+    expect(await databaseFingerprint(platform.database.url, SCHEMAS)).toEqual(before.database);
     expect(await filesSnapshot(storageDir)).toEqual(before.files);
     expect(requests, `fuzz seed ${SEED}`).toBeGreaterThan(4500);
   });

@@ -54,12 +54,16 @@ export const SECRET_GROUPS = [
 /** Plaintext secrets by variable name. */
 export type SecretValues = Record<string, string>;
 
+/** A fresh shared secret: 32 random bytes, hex (router, token and upload secrets). */
+export function generateHexSecret(): string {
+  return randomBytes(32).toString('hex');
+}
+
 /** Fresh values for every variable of {@link SECRET_GROUPS} that `values` lacks. */
 export function withGeneratedSecrets(values: SecretValues): SecretValues {
   const next = { ...values };
-  const hex = () => randomBytes(32).toString('hex');
-  next['ROUTER_SECRET'] ??= hex();
-  next['TOKEN_SECRET'] ??= hex();
+  next['ROUTER_SECRET'] ??= generateHexSecret();
+  next['TOKEN_SECRET'] ??= generateHexSecret();
   next['ZK_SERVER_SECRET_PARAMS'] ??= generateZkServerSecretParams();
   if (!next['SENDER_CERTIFICATE_TRUST_ROOT'] || !next['SENDER_CERTIFICATE_SERVER_KEY']) {
     const keys = generateSenderCertificateKeys();

@@ -74,3 +74,36 @@ export async function createTestDatabase(
     drop: () => dropDatabase(adminUrl, name),
   };
 }
+
+/**
+ * A fingerprint of a database's rows, to compare two databases or one before and after: per
+ * `schema.table`, its row count and a hash of every row, for every table outside the system
+ * schemas, or only those in `schemas` when given.
+ */
+export async function databaseFingerprint(
+  url: string,
+  schemas?: readonly string[],
+): Promise<Record<string, string>> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows: tables } = await client.query<{ t: string }>(
+      `SELECT format('%I.%I', schemaname, tablename) AS t FROM pg_tables
+        WHERE schemaname NOT IN ('pg_catalog', 'information_schema')
+          AND ($1::text[] IS NULL OR schemaname = ANY($1))
+        ORDER BY 1`,
+      [schemas ?? null],
+    );
+    const result: Record<string, string> = {};
+    for (const { t } of tables) {
+      const { rows } = await client.query<{ f: string }>(
+        `SELECT count(*) || ':' || md5(coalesce(string_agg(r, E'\\n' ORDER BY r), '')) AS f
+           FROM (SELECT row_to_json(x)::text AS r FROM ${t} x) rows`,
+      );
+      result[t] = rows[0]!.f;
+    }
+    return result;
+  } finally {
+    await client.end();
+  }
+}

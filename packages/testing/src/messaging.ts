@@ -1,11 +1,21 @@
-import { ProtocolAddress, processPreKeyBundle } from '@signalapp/libsignal-client';
+import { randomUUID } from 'node:crypto';
+import {
+  ContentHint,
+  ProtocolAddress,
+  SenderCertificate,
+  SenderKeyDistributionMessage,
+  UnidentifiedSenderMessageContent,
+  groupEncrypt,
+  processPreKeyBundle,
+  sealedSenderMultiRecipientEncrypt,
+} from '@signalapp/libsignal-client';
 import { expectData, type TestAccount } from './accounts.ts';
 import { postGraphQL } from './graphql-client.ts';
 import {
   PRE_KEY_BUNDLE_FIELDS,
   toLibsignalBundle,
+  TestSignalStores,
   type PreKeyBundleDeviceResponse,
-  type TestSignalStores,
 } from './signal-stores.ts';
 
 const SEND_MESSAGE = `mutation ($d: String!, $i: SendMessageInput!) {
@@ -15,13 +25,15 @@ const PRE_KEY_BUNDLE = `mutation ($id: String!, $device: Int) {
 
 /**
  * Sends `content` (opaque bytes standing in for a ciphertext) from the device of `token` to
- * device 1 of `to`, as a `CIPHERTEXT` envelope; resolves with the `sendMessage` typename.
+ * device 1 of `to`, as a `CIPHERTEXT` envelope stamped `timestamp`; resolves with the
+ * `sendMessage` typename.
  */
 export async function sendOpaqueMessage(
   gatewayUrl: string,
   token: string,
   to: TestAccount,
   content: Uint8Array,
+  timestamp: number = Date.now(),
 ): Promise<string> {
   return expectData<{ sendMessage: { __typename: string } }>(
     await postGraphQL(gatewayUrl, SEND_MESSAGE, {
@@ -29,7 +41,7 @@ export async function sendOpaqueMessage(
       variables: {
         d: to.aci,
         i: {
-          timestamp: Date.now(),
+          timestamp,
           messages: [
             {
               deviceId: 1,
@@ -79,4 +91,43 @@ export async function startSessions(
     addresses.push(address);
   }
   return addresses;
+}
+
+/**
+ * A sealed-sender multi-recipient payload from device 1 of `sender` to every device of each of
+ * `recipientAcis`: sessions started from their prekey bundles (see {@link startSessions}), and
+ * `plaintext` as a sender-key group message under the sender certificate the gateway issues.
+ */
+export async function multiRecipientPayload(
+  gatewayUrl: string,
+  sender: TestAccount,
+  recipientAcis: readonly string[],
+  plaintext: Uint8Array<ArrayBuffer>,
+): Promise<Uint8Array> {
+  const stores = TestSignalStores.forIdentity(sender.aciIdentity);
+  const from = { token: sender.token, address: ProtocolAddress.new(sender.aci, 1) };
+  const addresses: ProtocolAddress[] = [];
+  for (const aci of recipientAcis) {
+    addresses.push(...(await startSessions(gatewayUrl, from, stores, aci)));
+  }
+  const certificate = expectData<{ senderCertificate: { certificate: string } }>(
+    await postGraphQL(gatewayUrl, '{ senderCertificate { certificate } }', { token: sender.token }),
+    'senderCertificate',
+  ).senderCertificate.certificate;
+  const distributionId = randomUUID();
+  await SenderKeyDistributionMessage.create(from.address, distributionId, stores.senderKeys);
+  const content = UnidentifiedSenderMessageContent.new(
+    await groupEncrypt(from.address, distributionId, stores.senderKeys, plaintext),
+    SenderCertificate.deserialize(new Uint8Array(Buffer.from(certificate, 'base64'))),
+    ContentHint.Implicit,
+    null,
+  );
+  return sealedSenderMultiRecipientEncrypt(content, addresses, stores.identity, stores.sessions);
+}
+
+/** The XOR of 16-byte unidentified access keys: a multi-recipient send's combined access key. */
+export function combinedAccessKey(keys: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const combined = new Uint8Array(16);
+  for (const key of keys) for (let i = 0; i < 16; i++) combined[i]! ^= key[i]!;
+  return combined;
 }

@@ -8,6 +8,7 @@ import {
   type AttachmentsServer,
   type AttachmentsServerOptions,
 } from '@courier/attachments';
+import { parseDatabaseUrl } from '@courier/db';
 import { createGateway, type RunningGateway } from '@courier/gateway';
 import { createGroupsServer, type GroupLimits } from '@courier/groups';
 import { createKeysServer } from '@courier/keys';
@@ -141,7 +142,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   const adminUrl = testAdminDatabaseUrl();
   const database: TestDatabase = options.databaseUrl
     ? {
-        name: new URL(options.databaseUrl).pathname.slice(1),
+        name: String(parseDatabaseUrl(options.databaseUrl).config.database),
         url: options.databaseUrl,
         drop: async () => undefined,
       }
@@ -216,23 +217,12 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     for (let i = 1; i < (options.keysInstances ?? 1); i++) {
       keysServers.push(await start(createKeysServer(await newRuntime(), keysOptions)));
     }
-    const accounts = await start(
-      createAccountsServer(runtime, {
-        keysUrl: keys.url,
-        attachmentsUrl: () => attachmentsUrl,
-      }),
-    );
+    const accountsOptions = { keysUrl: keys.url, attachmentsUrl: () => attachmentsUrl };
+    const accounts = await start(createAccountsServer(runtime, accountsOptions));
     accountsUrl = accounts.url;
     const accountsServers: AccountsServer[] = [accounts];
     for (let i = 1; i < (options.accountsInstances ?? 1); i++) {
-      accountsServers.push(
-        await start(
-          createAccountsServer(await newRuntime(), {
-            keysUrl: keys.url,
-            attachmentsUrl: () => attachmentsUrl,
-          }),
-        ),
-      );
+      accountsServers.push(await start(createAccountsServer(await newRuntime(), accountsOptions)));
     }
     const subgraphs = {
       accounts,
