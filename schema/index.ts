@@ -15,10 +15,17 @@ export {
   CLIENT_KEY_CONNECTION_PARAM,
   CLIENT_KEY_HEADER,
   GATEWAY_DEFAULT_PORT,
+  ROUTER_SECRET_CONNECTION_PARAM,
+  ROUTER_SECRET_HEADER,
   SUBGRAPH_NAMES,
   SUBGRAPH_PORTS,
   defaultSubgraphUrl,
   isSubgraphName,
   type SubgraphName,
 } from './subgraphs.ts';
-export { errorCodeLabel, operationLabel, MAX_LABELLED_ROOT_FIELDS } from './operation-labels.ts';
+export {
+  DURATION_BUCKETS,
+  errorCodeLabel,
+  operationLabel,
+  MAX_LABELLED_ROOT_FIELDS,
+} from './operation-labels.ts';

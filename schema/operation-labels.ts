@@ -6,6 +6,11 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 
+/** Upper bounds (seconds) of the duration histograms of the gateway and every subgraph. */
+export const DURATION_BUCKETS = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+];
+
 /** Most root fields named in an `operation` label before it reads `multiple`. */
 export const MAX_LABELLED_ROOT_FIELDS = 3;
 

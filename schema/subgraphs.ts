@@ -38,3 +38,9 @@ export const CLIENT_KEY_HEADER = 'x-courier-client';
 
 /** graphql-ws `connectionParams` key carrying the same pseudonym to subgraphs. */
 export const CLIENT_KEY_CONNECTION_PARAM = 'clientKey';
+
+/** HTTP header carrying the router secret from the gateway to subgraphs (also on WebSocket upgrades). */
+export const ROUTER_SECRET_HEADER = 'x-router-secret';
+
+/** graphql-ws `connectionParams` key carrying the router secret on subscription sockets. */
+export const ROUTER_SECRET_CONNECTION_PARAM = 'routerSecret';

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { CLIENT_KEY_HEADER, ClientKeys } from './client-key.ts';
+import { CLIENT_KEY_HEADER } from '@courier/schema';
+import { ClientKeys } from './client-key.ts';
 
 const SECRET = 'router-secret-0123456789abcdefghijklmnop';
 const DAY = 24 * 60 * 60 * 1000;

@@ -3,8 +3,6 @@ import type { IncomingMessage } from 'node:http';
 
 import { CLIENT_KEY_HEADER } from '@courier/schema';
 
-export { CLIENT_KEY_HEADER };
-
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**

@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import {
   createCounter,
   createHistogram,
@@ -6,26 +5,42 @@ import {
   type GatewayConfigContext,
   type GatewayPlugin,
 } from '@graphql-hive/gateway';
-import { errorCodeLabel, operationLabel } from '@courier/schema';
-import { getOperationAST, type DocumentNode } from 'graphql';
+import { metricsAccessAllowed, type MetricsAccess } from '@courier/config';
+import {
+  DURATION_BUCKETS,
+  errorCodeLabel,
+  operationLabel,
+  ROUTER_SECRET_HEADER,
+} from '@courier/schema';
+import { getOperationAST, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { MetricsSource } from './options.ts';
 
 /** Path of the Prometheus scrape endpoint. */
 export const METRICS_ENDPOINT = '/metrics';
 
-/** Upper bounds (seconds) of the duration histograms (as the subgraphs'). */
-const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+const labels = new WeakMap<DocumentNode, WeakMap<OperationDefinitionNode, string>>();
 
 /**
  * The `operation` label of a request at the gateway: {@link operationLabel} (the subgraphs' rule)
- * of the operation the document selects, `unknown` without one.
+ * of the operation the document selects, `unknown` without one. Computed once per parsed
+ * document and operation (documents come from Hive's parse and plan caches), as every request
+ * fills several metrics.
  */
 export function gatewayOperationLabel(
   document: DocumentNode | undefined,
   operationName?: string | null,
 ): string {
-  return document ? operationLabel(getOperationAST(document, operationName), document) : 'unknown';
+  const operation = document && getOperationAST(document, operationName);
+  if (!document || !operation) return 'unknown';
+  let byOperation = labels.get(document);
+  if (!byOperation) labels.set(document, (byOperation = new WeakMap()));
+  let label = byOperation.get(operation);
+  if (label === undefined) {
+    label = operationLabel(operation, document);
+    byOperation.set(operation, label);
+  }
+  return label;
 }
 
 function errorLabel(error: unknown): string {
@@ -34,30 +49,28 @@ function errorLabel(error: unknown): string {
   );
 }
 
-function secretMatches(expected: string, presented: string | null | undefined): boolean {
-  if (!presented) return false;
-  const a = createHash('sha256').update(expected).digest();
-  const b = createHash('sha256').update(presented).digest();
-  return timingSafeEqual(a, b);
+/** The labels of a subgraph call: its subgraph, operation type and {@link gatewayOperationLabel}. */
+function fillSubgraphOperation({
+  subgraphName,
+  executionRequest,
+}: {
+  subgraphName: string;
+  executionRequest: { document: DocumentNode; operationName?: string; operationType?: string };
+}) {
+  return {
+    subgraphName,
+    operationType: executionRequest.operationType ?? 'query',
+    operation: gatewayOperationLabel(executionRequest.document, executionRequest.operationName),
+  };
 }
 
-/** Who may scrape the gateway's `/metrics`. */
-export interface GatewayMetricsAccess {
-  /** Accepted in the `x-router-secret` header. */
-  readonly routerSecret: string;
-  /** Accepted as `Authorization: Bearer <token>` (`METRICS_TOKEN`). */
-  readonly metricsToken: string | undefined;
-}
-
-/** Whether a request's headers open `/metrics`. */
-export function metricsRequestAuthorized(access: GatewayMetricsAccess, headers: Headers): boolean {
-  const authorization = headers.get('authorization');
-  if (access.metricsToken && authorization?.startsWith('Bearer ')) {
-    if (secretMatches(access.metricsToken, authorization.slice('Bearer '.length).trim())) {
-      return true;
-    }
-  }
-  return secretMatches(access.routerSecret, headers.get('x-router-secret'));
+/** Whether a request's headers open `/metrics` (the subgraphs' rule: see `metricsAccessAllowed`). */
+export function metricsRequestAuthorized(access: MetricsAccess, headers: Headers): boolean {
+  return metricsAccessAllowed(
+    access,
+    headers.get('authorization'),
+    headers.get(ROUTER_SECRET_HEADER),
+  );
 }
 
 /**
@@ -69,7 +82,7 @@ export function metricsRequestAuthorized(access: GatewayMetricsAccess, headers: 
  * behind {@link metricsRequestAuthorized}.
  */
 export function gatewayMetricsPlugins(
-  access: GatewayMetricsAccess,
+  access: MetricsAccess,
   context: GatewayConfigContext,
   extraMetrics: readonly MetricsSource[] = [],
 ): GatewayPlugin[] {
@@ -166,14 +179,7 @@ export function gatewayMetricsPlugins(
             labelNames: ['subgraphName', ...operationLabels],
             buckets: DURATION_BUCKETS,
           },
-          fillLabelsFn: ({ subgraphName, executionRequest }) => ({
-            subgraphName,
-            operationType: executionRequest.operationType ?? 'query',
-            operation: gatewayOperationLabel(
-              executionRequest.document,
-              executionRequest.operationName,
-            ),
-          }),
+          fillLabelsFn: fillSubgraphOperation,
         }),
         graphql_gateway_subgraph_execute_errors: createCounter({
           registry,
@@ -182,14 +188,7 @@ export function gatewayMetricsPlugins(
             help: 'Errors in subgraph results, by subgraph, operation type and root fields',
             labelNames: ['subgraphName', ...operationLabels],
           },
-          fillLabelsFn: ({ subgraphName, executionRequest }) => ({
-            subgraphName,
-            operationType: executionRequest.operationType ?? 'query',
-            operation: gatewayOperationLabel(
-              executionRequest.document,
-              executionRequest.operationName,
-            ),
-          }),
+          fillLabelsFn: fillSubgraphOperation,
         }),
       },
     }),

@@ -1,12 +1,10 @@
-import { CLIENT_KEY_CONNECTION_PARAM } from '@courier/schema';
-import { CLIENT_KEY_HEADER } from './client-key.ts';
+import {
+  CLIENT_KEY_CONNECTION_PARAM,
+  CLIENT_KEY_HEADER,
+  ROUTER_SECRET_CONNECTION_PARAM,
+  ROUTER_SECRET_HEADER,
+} from '@courier/schema';
 import type { GatewayConfigSupergraph } from '@graphql-hive/gateway';
-
-/** HTTP header carrying the router secret to subgraphs (and on the WebSocket upgrade). */
-export const ROUTER_SECRET_HEADER = 'x-router-secret';
-
-/** graphql-ws `connectionParams` key carrying the router secret to subgraphs. */
-export const ROUTER_SECRET_CONNECTION_PARAM = 'routerSecret';
 
 type TransportEntries = NonNullable<GatewayConfigSupergraph['transportEntries']>;
 type PropagateHeaders = NonNullable<GatewayConfigSupergraph['propagateHeaders']>;

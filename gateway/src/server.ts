@@ -14,7 +14,8 @@ import {
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { createRuntimeConfig, GRAPHQL_ENDPOINT } from './config.ts';
-import { ClientKeys, CLIENT_KEY_HEADER } from './client-key.ts';
+import { CLIENT_KEY_HEADER } from '@courier/schema';
+import { ClientKeys } from './client-key.ts';
 import { allowedOrigins, webSocketOriginAllowed } from './cors.ts';
 import {
   LiveConfigFile,

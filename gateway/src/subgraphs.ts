@@ -1,5 +1,5 @@
 import { Kind, parse, type ConstArgumentNode } from 'graphql';
-import { ROUTER_SECRET_HEADER } from './propagation.ts';
+import { ROUTER_SECRET_HEADER } from '@courier/schema';
 
 function stringArgument(
   args: readonly ConstArgumentNode[] | undefined,

@@ -1,5 +1,5 @@
 import type { GatewayConfigContext, GatewayPlugin } from '@graphql-hive/gateway';
-import { dropSensitiveSpanAttributes } from '@courier/logging';
+import { redactingSpanExporter } from '@courier/logging';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { hiveLoggerFromPino, type PinoLikeLogger } from './logger.ts';
 
@@ -10,19 +10,6 @@ export type GatewayTracingPlugin = (context: GatewayConfigContext) => GatewayPlu
 export function gatewayTracingEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
   if (env['OTEL_SDK_DISABLED']?.toLowerCase() === 'true') return false;
   return Boolean(env['OTEL_EXPORTER_OTLP_ENDPOINT'] || env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']);
-}
-
-function redacting(inner: SpanExporter): SpanExporter {
-  return {
-    export(spans, done) {
-      for (const span of spans) {
-        dropSensitiveSpanAttributes(span.attributes as Record<string, unknown>);
-      }
-      inner.export(spans, done);
-    },
-    shutdown: () => inner.shutdown(),
-    forceFlush: () => inner.forceFlush?.() ?? Promise.resolve(),
-  };
 }
 
 let setUp: Promise<GatewayTracingPlugin | undefined> | undefined;
@@ -58,7 +45,7 @@ export function setUpGatewayTracing(
     openTelemetrySetup({
       contextManager: new contextHooks.AsyncLocalStorageContextManager(),
       resource: { serviceName: env['OTEL_SERVICE_NAME'] || 'courier-gateway' },
-      traces: { exporter: redacting(exporter ?? new OTLPTraceExporter()) },
+      traces: { exporter: redactingSpanExporter(exporter ?? new OTLPTraceExporter()) },
       ...(logger ? { log: hiveLoggerFromPino(logger) } : {}),
     });
     return (context) => useOpenTelemetry({ traces: true, log: context.log }) as GatewayPlugin;

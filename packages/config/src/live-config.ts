@@ -1,7 +1,7 @@
-import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { basename, dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { z } from 'zod';
+import { watchFiles, type FileWatch } from './watch.ts';
 
 const bucketOverride = z
   .object({
@@ -72,9 +72,8 @@ export class LiveConfigFile {
   readonly #path: string;
   readonly #apply: (config: LiveConfig) => void;
   readonly #logger: LiveConfigLogger;
-  #watcher: FSWatcher | undefined;
+  #watch: FileWatch | undefined;
   #lastText: string | undefined;
-  #reading: Promise<void> = Promise.resolve();
 
   constructor(path: string, apply: (config: LiveConfig) => void, logger: LiveConfigLogger) {
     this.#path = resolve(path);
@@ -91,28 +90,21 @@ export class LiveConfigFile {
     const text = await readFile(this.#path, 'utf8');
     this.#apply(parseLiveConfig(text));
     this.#lastText = text;
-    const name = basename(this.#path);
-    this.#watcher = watch(dirname(this.#path), (_event, changed) => {
-      if (changed === null || changed === name || changed.startsWith('..')) this.#schedule();
-    });
-    this.#watcher.on('error', (error) =>
-      this.#logger.error({ err: error }, 'live configuration watch failed'),
+    this.#watch = watchFiles(
+      [this.#path],
+      () => this.#read(),
+      (error) => this.#logger.error({ err: error }, 'live configuration watch failed'),
     );
   }
 
   /** Re-reads the file now (as a change would); resolves once applied or refused. */
   reload(): Promise<void> {
-    return this.#schedule();
+    return this.#watch?.check() ?? this.#read();
   }
 
   close(): void {
-    this.#watcher?.close();
-    this.#watcher = undefined;
-  }
-
-  #schedule(): Promise<void> {
-    this.#reading = this.#reading.then(() => this.#read());
-    return this.#reading;
+    this.#watch?.close();
+    this.#watch = undefined;
   }
 
   async #read(): Promise<void> {

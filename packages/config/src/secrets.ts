@@ -1,4 +1,10 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 /**
@@ -239,4 +245,46 @@ export function openSealedEnv(env: NodeJS.ProcessEnv): OpenedEnv {
     }
   }
   return { env: opened, problems };
+}
+
+/**
+ * A constant-time check of presented secrets against `expected` (router secret, metrics token):
+ * both sides are hashed (SHA-256) so the time does not depend on the presented length, and a
+ * missing, empty or non-string value never matches. The expected side is hashed once, here.
+ */
+export function secretMatcher(expected: string): (presented: unknown) => boolean {
+  const wanted = createHash('sha256').update(expected).digest();
+  return (presented) =>
+    typeof presented === 'string' &&
+    presented.length > 0 &&
+    timingSafeEqual(wanted, createHash('sha256').update(presented).digest());
+}
+
+/** Who may scrape `/metrics` (the gateway's and the subgraphs'). */
+export interface MetricsAccess {
+  /** The deployment's router secret, accepted in the `x-router-secret` header. */
+  readonly routerSecret: string;
+  /** Accepted as `Authorization: Bearer <token>` (`METRICS_TOKEN`); unset: only the router secret. */
+  readonly metricsToken?: string | undefined;
+}
+
+/**
+ * The `/metrics` access rule of every process: `Authorization: Bearer <METRICS_TOKEN>` when a
+ * token is configured, or the router secret in the `x-router-secret` header. Takes the
+ * request's values of those two headers.
+ */
+export function metricsAccessAllowed(
+  access: MetricsAccess,
+  authorization: unknown,
+  routerSecret: unknown,
+): boolean {
+  if (
+    access.metricsToken &&
+    typeof authorization === 'string' &&
+    authorization.startsWith('Bearer ') &&
+    secretMatcher(access.metricsToken)(authorization.slice('Bearer '.length).trim())
+  ) {
+    return true;
+  }
+  return secretMatcher(access.routerSecret)(routerSecret);
 }

@@ -1,9 +1,9 @@
-import { watch, type FSWatcher } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import { z } from 'zod';
+import { watchFiles } from './watch.ts';
 
 /**
  * Certificate files of a process that serves HTTPS itself: both or neither (checked where the
@@ -60,8 +60,7 @@ export function reloadTlsOnChange(
   logger: TlsLogger,
 ): { reload(): Promise<void>; close(): void } {
   const paths = [resolve(files.certFile), resolve(files.keyFile)];
-  let last = '';
-  let chain: Promise<void> = Promise.resolve();
+  let last: readonly [Buffer, Buffer] | undefined;
   const load = async () => {
     let cert: Buffer;
     let key: Buffer;
@@ -70,9 +69,8 @@ export function reloadTlsOnChange(
     } catch {
       return;
     }
-    const fingerprint = `${cert.toString('base64')}|${key.toString('base64')}`;
-    if (fingerprint === last) return;
-    last = fingerprint;
+    if (last && cert.equals(last[0]) && key.equals(last[1])) return;
+    last = [cert, key];
     const options: SecureContextOptions = { cert, key, minVersion: 'TLSv1.3' };
     try {
       createSecureContext(options);
@@ -83,21 +81,9 @@ export function reloadTlsOnChange(
     server.setSecureContext(options);
     logger.info({}, 'TLS certificate reloaded');
   };
-  const schedule = () => {
-    chain = chain.then(load);
-    return chain;
-  };
-  void schedule();
-  const names = new Set(paths.map((path) => basename(path)));
-  const watchers: FSWatcher[] = [...new Set(paths.map((path) => dirname(path)))].map((dir) =>
-    watch(dir, (_event, changed) => {
-      if (changed === null || names.has(changed) || changed.startsWith('..')) void schedule();
-    }).on('error', (error) => logger.error({ err: error }, 'TLS certificate watch failed')),
+  const watched = watchFiles(paths, load, (error) =>
+    logger.error({ err: error }, 'TLS certificate watch failed'),
   );
-  return {
-    reload: schedule,
-    close() {
-      for (const watcher of watchers) watcher.close();
-    },
-  };
+  void watched.check();
+  return { reload: () => watched.check(), close: () => watched.close() };
 }

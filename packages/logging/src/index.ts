@@ -5,6 +5,8 @@ export {
   SENSITIVE_KEYS,
   SENSITIVE_SPAN_ATTRIBUTES,
   dropSensitiveSpanAttributes,
+  redactingSpanExporter,
+  type SpanExporterLike,
   SENSITIVE_KEY_PATTERN,
   isSensitiveKey,
   scrub,

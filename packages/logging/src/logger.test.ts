@@ -2,7 +2,14 @@ import { IncomingMessage } from 'node:http';
 import { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { createLogger, type CreateLoggerOptions } from './logger.ts';
-import { REDACTED, REDACT_PATHS, SENSITIVE_KEYS, isSensitiveKey, scrub } from './redaction.ts';
+import {
+  REDACTED,
+  REDACT_PATHS,
+  SENSITIVE_KEYS,
+  isSensitiveKey,
+  redactingSpanExporter,
+  scrub,
+} from './redaction.ts';
 
 const SECRET = 'super-secret-value';
 
@@ -239,5 +246,28 @@ describe('scrub', () => {
     expect(scrub({ error }).error).toBe(error);
     expect(isSensitiveKey('Authorization')).toBe(true);
     expect(isSensitiveKey('deviceId')).toBe(false);
+  });
+});
+
+describe('redactingSpanExporter', () => {
+  it('drops sensitive attributes before spans are exported', () => {
+    const exported: Record<string, unknown>[] = [];
+    const exporter = redactingSpanExporter({
+      export: (spans, done) => {
+        exported.push(...spans.map((span) => ({ ...span.attributes })));
+        done({ code: 0 });
+      },
+      shutdown: async () => undefined,
+    });
+    const span = {
+      attributes: {
+        'http.client_ip': '203.0.113.9',
+        'url.full': 'http://x/graphql?variables=%7B%7D',
+        'graphql.source': 'query { me { number } }',
+        'http.route': '/graphql',
+      },
+    };
+    exporter.export([span as never], () => undefined);
+    expect(exported).toEqual([{ 'http.route': '/graphql' }]);
   });
 });

@@ -180,8 +180,8 @@ export function scrub<T>(value: T, depth = 0): T {
 /**
  * Span attributes that never leave the process in a trace: client addresses and user agents,
  * full URLs (a GET request carries its variables in the query string), and GraphQL documents
- * (literals in them may hold numbers or ids). Trace exporters drop them (see
- * `@courier/server` tracing and the gateway's).
+ * (literals in them may hold numbers or ids). Trace exporters drop them: see
+ * {@link redactingSpanExporter}.
  */
 export const SENSITIVE_SPAN_ATTRIBUTES: ReadonlySet<string> = new Set([
   'http.client_ip',
@@ -207,4 +207,30 @@ export function dropSensitiveSpanAttributes(attributes: Record<string, unknown>)
   for (const key of Object.keys(attributes)) {
     if (SENSITIVE_SPAN_ATTRIBUTES.has(key)) delete attributes[key];
   }
+}
+
+/** The part of an OpenTelemetry `SpanExporter` that {@link redactingSpanExporter} needs. */
+export interface SpanExporterLike<TSpan extends { readonly attributes: object }, TResult> {
+  export(spans: TSpan[], done: (result: TResult) => void): void;
+  shutdown(): Promise<void>;
+  forceFlush?(): Promise<void>;
+}
+
+/**
+ * Wraps a span exporter so that no span leaves with a sensitive attribute (see
+ * {@link SENSITIVE_SPAN_ATTRIBUTES}); used by the subgraphs' tracing and the gateway's.
+ */
+export function redactingSpanExporter<TSpan extends { readonly attributes: object }, TResult>(
+  inner: SpanExporterLike<TSpan, TResult>,
+): Required<SpanExporterLike<TSpan, TResult>> {
+  return {
+    export(spans, done) {
+      for (const span of spans) {
+        dropSensitiveSpanAttributes(span.attributes as Record<string, unknown>);
+      }
+      inner.export(spans, done);
+    },
+    shutdown: () => inner.shutdown(),
+    forceFlush: () => inner.forceFlush?.() ?? Promise.resolve(),
+  };
 }

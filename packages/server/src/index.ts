@@ -1,6 +1,5 @@
 export * from './context.ts';
 export * from './permissions.ts';
-export * from './router-secret.ts';
 export * from './subgraph-server.ts';
 export * from './scalars.ts';
 export * from './runtime.ts';
@@ -15,7 +14,6 @@ export * from './zk-params.ts';
 export * from './group-send-token.ts';
 export * from './metrics.ts';
 export {
-  redactingExporter,
   shutdownTracing,
   startTracing,
   tracingEnabled,

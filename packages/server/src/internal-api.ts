@@ -1,7 +1,7 @@
 import { CourierError, ErrorCode, InternalError, type ErrorCode as Code } from '@courier/errors';
 import type { Logger } from '@courier/logging';
 import type { NextFunction, Request, Response } from 'express';
-import { ROUTER_SECRET_HEADER } from './router-secret.ts';
+import { ROUTER_SECRET_HEADER } from '@courier/schema';
 
 /** Body of an internal API error response. */
 interface InternalErrorBody {

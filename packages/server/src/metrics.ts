@@ -2,8 +2,14 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import type { Redis } from 'ioredis';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { NextFunction, Request, Response } from 'express';
-import { ROUTER_SECRET_HEADER, routerSecretMatches } from './router-secret.ts';
-import { errorCodeLabel, operationLabel } from '@courier/schema';
+import { metricsAccessAllowed, type MetricsAccess } from '@courier/config';
+import type { DatabasePoolStats } from '@courier/db';
+import {
+  DURATION_BUCKETS,
+  errorCodeLabel,
+  operationLabel,
+  ROUTER_SECRET_HEADER,
+} from '@courier/schema';
 
 /**
  * Prometheus metrics of a subgraph process, in one registry per process (every subgraph a
@@ -17,11 +23,6 @@ export const metricsRegistry = new Registry();
 collectDefaultMetrics({ register: metricsRegistry });
 
 const registers = [metricsRegistry];
-
-/** Upper bounds (seconds) of the request-duration histograms. */
-export const DURATION_BUCKETS = [
-  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
-];
 
 const operationLabels = ['subgraph', 'operation_type', 'operation'] as const;
 
@@ -86,14 +87,7 @@ export const envelopeMetrics = {
   expired: envelopeEvents.labels('expired'),
 } as const;
 
-/** Connection counts of a database pool (node-postgres `Pool`). */
-export interface PoolStats {
-  readonly totalCount: number;
-  readonly idleCount: number;
-  readonly waitingCount: number;
-}
-
-const pools = new Set<() => PoolStats | undefined>();
+const pools = new Set<() => DatabasePoolStats | undefined>();
 new Gauge({
   name: 'courier_db_pool_connections',
   help: 'Database pool connections of this process: total, idle, and waiting (queued clients)',
@@ -116,7 +110,7 @@ new Gauge({
 });
 
 /** Reports a database pool in `courier_db_pool_connections`; returns the unregister function. */
-export function observeDatabasePool(stats: () => PoolStats | undefined): () => void {
+export function observeDatabasePool(stats: () => DatabasePoolStats | undefined): () => void {
   pools.add(stats);
   return () => void pools.delete(stats);
 }
@@ -165,7 +159,7 @@ function commandLabel(name: string): string {
   return /^[a-z_.-]{1,32}$/i.test(name) ? name.toLowerCase() : 'other';
 }
 
-export { errorCodeLabel, operationLabel };
+export { DURATION_BUCKETS, errorCodeLabel, operationLabel };
 
 /**
  * Apollo Server plugin recording, per operation, the count, the duration and the errors by code
@@ -194,18 +188,7 @@ export function metricsPlugin(subgraph: string): ApolloServerPlugin {
   };
 }
 
-/** Settings of {@link metricsAuthorized}. */
-export interface MetricsAccess {
-  /** The deployment's router secret (accepted in the `x-router-secret` header). */
-  readonly routerSecret: string;
-  /** Accepted as `Authorization: Bearer <token>`; unset: only the router secret opens /metrics. */
-  readonly metricsToken?: string | undefined;
-}
-
-function bearerMatches(expected: string, authorization: unknown): boolean {
-  if (typeof authorization !== 'string' || !authorization.startsWith('Bearer ')) return false;
-  return routerSecretMatches(expected, authorization.slice('Bearer '.length).trim());
-}
+export type { MetricsAccess };
 
 /**
  * Whether a scrape may read /metrics: with `Authorization: Bearer <METRICS_TOKEN>` when a token
@@ -215,10 +198,7 @@ export function metricsAuthorized(
   access: MetricsAccess,
   headers: Readonly<Record<string, unknown>>,
 ): boolean {
-  if (access.metricsToken && bearerMatches(access.metricsToken, headers['authorization'])) {
-    return true;
-  }
-  return routerSecretMatches(access.routerSecret, headers[ROUTER_SECRET_HEADER]);
+  return metricsAccessAllowed(access, headers['authorization'], headers[ROUTER_SECRET_HEADER]);
 }
 
 /** Express handler serving {@link metricsRegistry} in the Prometheus text format. */

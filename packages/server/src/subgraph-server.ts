@@ -12,7 +12,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import type { TokenService } from '@courier/auth';
 import { ErrorCode, formatCourierError } from '@courier/errors';
-import { reloadTlsOnChange, tlsServerOptions, type TlsFiles } from '@courier/config';
+import { reloadTlsOnChange, secretMatcher, tlsServerOptions, type TlsFiles } from '@courier/config';
 import type { Logger } from '@courier/logging';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { getOperationAST, type DocumentNode, type GraphQLSchema } from 'graphql';
@@ -21,7 +21,12 @@ import { applyMiddleware } from 'graphql-middleware';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { clientKeyFrom, type BaseContext } from './context.ts';
-import { CLIENT_KEY_CONNECTION_PARAM, CLIENT_KEY_HEADER } from '@courier/schema';
+import {
+  CLIENT_KEY_CONNECTION_PARAM,
+  CLIENT_KEY_HEADER,
+  ROUTER_SECRET_CONNECTION_PARAM,
+  ROUTER_SECRET_HEADER,
+} from '@courier/schema';
 import type { DeviceCredentials } from './credentials.ts';
 import {
   errorCodeLabel,
@@ -39,11 +44,6 @@ import {
   jsonBodyErrorHandler,
   refuseHttpSubscriptions,
 } from './request-guards.ts';
-import {
-  ROUTER_SECRET_CONNECTION_PARAM,
-  ROUTER_SECRET_HEADER,
-  routerSecretMatches,
-} from './router-secret.ts';
 
 /** What a subgraph is: its SDL, resolvers and permission rules. */
 export interface SubgraphDefinition<TContext extends BaseContext> {
@@ -182,6 +182,7 @@ export function createSubgraphServer<TContext extends BaseContext>(
     if (auth.kind !== 'device' || (await options.credentials.isCurrent(auth.device))) return auth;
     return { kind: 'rejected', reason: 'revoked' };
   };
+  const routerSecretMatches = secretMatcher(options.routerSecret);
   const socketsByDevice = new Map<string, Set<WebSocket>>();
   const stopWatchingRevocations = options.credentials.onRevoked((aci, deviceId) => {
     for (const socket of socketsByDevice.get(`${aci}:${deviceId}`) ?? []) {
@@ -222,7 +223,7 @@ export function createSubgraphServer<TContext extends BaseContext>(
               ctx.extra.socket.close(CLOSE_CODE_REVOKED, reason);
               return false;
             };
-            if (!routerSecretMatches(options.routerSecret, presented)) {
+            if (!routerSecretMatches(presented)) {
               return refuse('Requests must come through the gateway');
             }
             const authorization = params['authorization'];
@@ -317,7 +318,7 @@ export function createSubgraphServer<TContext extends BaseContext>(
   });
 
   const requireRouterSecret = (req: Request, res: Response, next: NextFunction) => {
-    if (routerSecretMatches(options.routerSecret, req.headers[ROUTER_SECRET_HEADER])) next();
+    if (routerSecretMatches(req.headers[ROUTER_SECRET_HEADER])) next();
     else unauthenticatedRouterResponse(res);
   };
 

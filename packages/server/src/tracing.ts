@@ -1,24 +1,7 @@
-import { dropSensitiveSpanAttributes } from '@courier/logging';
+import { redactingSpanExporter } from '@courier/logging';
 import type { tracing } from '@opentelemetry/sdk-node';
 
 type SpanExporter = tracing.SpanExporter;
-
-/**
- * Wraps a span exporter so that no span leaves with a sensitive attribute (client addresses,
- * full URLs, GraphQL documents: see `SENSITIVE_SPAN_ATTRIBUTES` of `@courier/logging`).
- */
-export function redactingExporter(inner: SpanExporter): SpanExporter {
-  return {
-    export(spans, done) {
-      for (const span of spans) {
-        dropSensitiveSpanAttributes(span.attributes as Record<string, unknown>);
-      }
-      inner.export(spans, done);
-    },
-    shutdown: () => inner.shutdown(),
-    forceFlush: () => inner.forceFlush?.() ?? Promise.resolve(),
-  };
-}
 
 /** A started OpenTelemetry SDK. */
 export interface Tracing {
@@ -96,7 +79,7 @@ async function start(settings: TracingSettings): Promise<Tracing | undefined> {
   ]);
   const sdk = new NodeSDK({
     serviceName: env['OTEL_SERVICE_NAME'] || settings.serviceName,
-    traceExporter: redactingExporter(settings.exporter ?? new OTLPTraceExporter()),
+    traceExporter: redactingSpanExporter(settings.exporter ?? new OTLPTraceExporter()),
     instrumentations: [
       new HttpInstrumentation({
         ignoreIncomingRequestHook: (request) =>
