@@ -26,6 +26,7 @@ import {
   Inbox,
   TestSignalStores,
   acknowledgeEnvelopes,
+  combinedAccessKey,
   expectData,
   linkTestDevice,
   postGraphQL,
@@ -75,12 +76,6 @@ interface Device {
   readonly registrationId: number;
   readonly token: string;
   readonly stores: TestSignalStores;
-}
-
-function xorKeys(keys: readonly Uint8Array[]): Uint8Array {
-  const combined = new Uint8Array(16);
-  for (const key of keys) for (let i = 0; i < 16; i++) combined[i]! ^= key[i]!;
-  return combined;
 }
 
 describe('multi-recipient sealed sender through the gateway', () => {
@@ -258,7 +253,7 @@ describe('multi-recipient sealed sender through the gateway', () => {
       aliceStores.sessions,
     );
     const accounts = recipients.map((accountDevices) => accountDevices[0]!.account);
-    const combined = xorKeys(accounts.map((account) => account.unidentifiedAccessKey));
+    const combined = combinedAccessKey(accounts.map((account) => account.unidentifiedAccessKey));
 
     // A wrong combined key, an access token, or no access at all: refused, nothing stored.
     const before = await storedFor(accounts.map((account) => account.aci));
@@ -383,7 +378,9 @@ describe('multi-recipient sealed sender through the gateway', () => {
     const carolAddresses = await startSessions(alice, aliceStores, carol);
     const usmc = await groupContent(alice, aliceStores, certificate, [1, 2, 3]);
     const access = {
-      unidentifiedAccessKey: b64(xorKeys([bob, carol].map((a) => a.unidentifiedAccessKey))),
+      unidentifiedAccessKey: b64(
+        combinedAccessKey([bob, carol].map((a) => a.unidentifiedAccessKey)),
+      ),
     };
     const encrypt = (addresses: ProtocolAddress[]) =>
       sealedSenderMultiRecipientEncrypt(
