@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { AuthenticatedDevice, RequestAuth } from '@courier/auth';
 import {
   BadUserInputError,
@@ -21,7 +21,7 @@ import {
   validateProfileInput,
   type SetProfileInput,
 } from './validation.ts';
-import { isUuid } from '@courier/server';
+import { isUuid, unidentifiedAccessKeyMatches } from '@courier/server';
 
 /**
  * Whether `ownerAci` has blocked `callerAci`. The blocking feature provides it; a blocked caller
@@ -85,8 +85,6 @@ export interface ProfileServiceOptions {
 const DAY_MS = 86_400_000;
 /** Lifetime of an expiring profile key credential (Signal: 7 days). */
 export const PROFILE_KEY_CREDENTIAL_DAYS = 7;
-const ACCESS_KEY_BYTES = 16;
-const ZERO_KEY = new Uint8Array(ACCESS_KEY_BYTES);
 
 /**
  * Expiry of a profile key credential issued at `nowMs`: the start of the UTC day 7 days later,
@@ -240,13 +238,10 @@ export class ProfileService {
     }
     if (!access) throw new UnauthenticatedError('Profile unavailable');
     const owner = await this.#store.findOwner(aci);
-    const presented = access.unidentifiedAccessKey;
-    const stored = owner?.unidentifiedAccessKey ?? null;
-    const storedValid = stored !== null && stored.length === ACCESS_KEY_BYTES;
-    const keyMatches =
-      presented.length === ACCESS_KEY_BYTES &&
-      timingSafeEqual(presented, storedValid ? stored : ZERO_KEY) &&
-      storedValid;
+    const keyMatches = unidentifiedAccessKeyMatches(
+      owner?.unidentifiedAccessKey ?? null,
+      access.unidentifiedAccessKey,
+    );
     if (!owner || !(owner.unrestrictedUnidentifiedAccess || keyMatches)) {
       throw new UnauthenticatedError('Profile unavailable');
     }
