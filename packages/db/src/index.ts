@@ -10,6 +10,7 @@ export {
   type DatabasePoolStats,
   type PrismaClientOptions,
 } from './client.ts';
+export { isUniqueViolation } from './errors.ts';
 export { createDatabase, dropDatabase, type CreateDatabaseOptions } from './databases.ts';
 export { migrateDatabase, prismaConfigPath } from './migrate.ts';
 export { databaseUrlFor, parseDatabaseUrl, type ParsedDatabaseUrl } from './url.ts';

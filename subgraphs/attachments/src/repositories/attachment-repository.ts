@@ -1,4 +1,4 @@
-import { Prisma, type PrismaClient } from '@courier/db';
+import { isUniqueViolation, type PrismaClient } from '@courier/db';
 
 /** An attachment's metadata row. */
 export interface AttachmentRecord {
@@ -35,7 +35,7 @@ export class AttachmentRepository {
       });
       return true;
     } catch (error) {
-      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
+      if (isUniqueViolation(error)) {
         return false;
       }
       throw error;

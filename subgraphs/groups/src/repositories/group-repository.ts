@@ -1,4 +1,4 @@
-import { Prisma, type PrismaClient } from '@courier/db';
+import { isUniqueViolation, type PrismaClient } from '@courier/db';
 
 /** A stored group: its version and encoded `signal.Group`. */
 export interface StoredGroup {
@@ -13,8 +13,6 @@ export interface StoredChange {
 }
 
 const copy = (bytes: Uint8Array) => new Uint8Array(bytes);
-const isUniqueViolation = (error: unknown) =>
-  error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
 
 /**
  * The groups subgraph's tables: one row per group (its current state) and its change log. A

@@ -1,5 +1,5 @@
 import { BadUserInputError } from '@courier/errors';
-import { Prisma, type IdentityType, type PrismaClient } from '@courier/db';
+import { isUniqueViolation, type IdentityType, type PrismaClient } from '@courier/db';
 import type { PreKeyBytes, SignedPreKeyBytes } from '../services/key-validation.ts';
 
 /** One device of one identity: the owner of a set of prekeys. */
@@ -103,7 +103,7 @@ export class PreKeyRepository {
         }
       });
     } catch (error) {
-      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
+      if (isUniqueViolation(error)) {
         throw new BadUserInputError(
           'One-time and last-resort Kyber prekeys must have different key ids',
           upload.kyberPreKeys.length > 0 ? 'kyberPreKeys' : 'pqLastResortPreKey',
