@@ -35,6 +35,9 @@ const REDIS_TTL_SECONDS = 24 * 3600;
 const LOOKUP_TTL_SECONDS = 60;
 const ABSENT = '-';
 
+/** Most device credential ids kept in a process's local copy. */
+const MAX_LOCAL_ENTRIES = 50_000;
+
 /**
  * Whether an access token's device credentials are still current, checked on every request
  * and socket by every subgraph. Accounts owns the truth (`devices.credential_id`); this keeps
@@ -108,7 +111,7 @@ export class DeviceCredentials {
 
   /** Owner: records a device's new credentials (registration, linking). */
   async remember(aci: string, deviceId: number, credentialId: string): Promise<void> {
-    this.#local.set(`${aci}:${deviceId}`, { credentialId, until: this.#now() + this.#localTtlMs });
+    this.#keepLocally(`${aci}:${deviceId}`, credentialId);
     await this.#redis?.set(this.#redisKey(aci, deviceId), credentialId, 'EX', REDIS_TTL_SECONDS);
   }
 
@@ -140,7 +143,21 @@ export class DeviceCredentials {
         LOOKUP_TTL_SECONDS,
       );
     }
-    this.#local.set(key, { credentialId, until: this.#now() + this.#localTtlMs });
+    this.#keepLocally(key, credentialId);
     return credentialId;
+  }
+
+  /**
+   * Keeps a device's credential id for `localTtlMs`. Entries all live the same time, so the map's
+   * insertion order is expiry order: a full map first drops what expired, then the oldest.
+   */
+  #keepLocally(key: string, credentialId: string | null): void {
+    const now = this.#now();
+    this.#local.delete(key);
+    for (const [old, entry] of this.#local) {
+      if (this.#local.size < MAX_LOCAL_ENTRIES && entry.until > now) break;
+      this.#local.delete(old);
+    }
+    this.#local.set(key, { credentialId, until: now + this.#localTtlMs });
   }
 }
