@@ -4,6 +4,7 @@ import {
   type GatewayCLIConfig,
   type GatewayConfigSupergraph,
 } from '@graphql-hive/gateway';
+import type { Metric } from 'prom-client';
 import { corsOption, useVaryOrigin } from './cors.ts';
 import { createMaskError, INTERNAL_MESSAGE, useValidationErrorCode } from './errors.ts';
 import { operationLimitPlugins, useRequestSizeLimit } from './limits.ts';
@@ -31,6 +32,7 @@ export const GRAPHQL_ENDPOINT = '/graphql';
 export function createRuntimeConfig(
   options: ResolvedGatewayOptions,
   tracing?: GatewayTracingPlugin,
+  ownMetrics: readonly Metric[] = [],
 ): GatewayConfigSupergraph {
   const { production, routerSecret } = options;
   const locations = subgraphLocations(options.supergraphSdl, options.subgraphUrls);
@@ -66,6 +68,7 @@ export function createRuntimeConfig(
         { routerSecret, metricsToken: options.metricsToken },
         context,
         options.extraMetrics,
+        ownMetrics,
       ),
     ],
   };

@@ -27,6 +27,7 @@ describe('gateway environment', () => {
       host: '0.0.0.0',
       port: 4000,
       trustProxy: false,
+      passthrough: true,
       tls: undefined,
       maxDepth: 12,
       maxAliases: 15,
@@ -48,6 +49,7 @@ describe('gateway environment', () => {
         GATEWAY_MAX_ALIASES: '4',
         GATEWAY_MAX_TOKENS: '500',
         GATEWAY_MAX_REQUEST_BYTES: '65536',
+        GATEWAY_PASSTHROUGH: 'false',
       }),
     );
     expect(options).toMatchObject({
@@ -60,6 +62,7 @@ describe('gateway environment', () => {
       maxAliases: 4,
       maxTokens: 500,
       maxRequestBytes: 65536,
+      passthrough: false,
     });
   });
 

@@ -45,6 +45,11 @@ export const gatewayEnv = commonEnv
       .enum(['true', 'false'])
       .default('false')
       .transform((value) => value === 'true'),
+    /** Single-subgraph graphql-ws operations skip Hive's planner (see GatewayOptions.passthrough). */
+    GATEWAY_PASSTHROUGH: z
+      .enum(['true', 'false'])
+      .default('true')
+      .transform((value) => value === 'true'),
     CORS_ORIGINS: commaList.pipe(z.array(origin)).default([]),
     TLS_CERT_FILE: existingFile.optional(),
     TLS_KEY_FILE: existingFile.optional(),
@@ -81,6 +86,7 @@ export function gatewayOptionsFromEnv(env: GatewayEnv): GatewayOptions {
     corsOrigins: env.CORS_ORIGINS,
     host: env.GATEWAY_HOST,
     trustProxy: env.GATEWAY_TRUST_PROXY,
+    passthrough: env.GATEWAY_PASSTHROUGH,
     port: env.GATEWAY_PORT,
     tls:
       env.TLS_CERT_FILE !== undefined && env.TLS_KEY_FILE !== undefined

@@ -13,7 +13,7 @@ import {
   ROUTER_SECRET_HEADER,
 } from '@courier/schema';
 import { getOperationAST, type DocumentNode, type OperationDefinitionNode } from 'graphql';
-import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
 import type { MetricsSource } from './options.ts';
 
 /** Path of the Prometheus scrape endpoint. */
@@ -41,6 +41,32 @@ export function gatewayOperationLabel(
     byOperation.set(operation, label);
   }
   return label;
+}
+
+/**
+ * Counts operations the graphql-ws passthrough lane handed to a subgraph (they bypass Hive, so
+ * `graphql_envelop_request` does not see them); served with the gateway's other metrics.
+ */
+export function createPassthroughMetrics(): {
+  readonly metric: Metric;
+  count(operation: { subgraph: string; operationType: string; document: DocumentNode }): void;
+} {
+  const counter = new Counter({
+    name: 'courier_gateway_passthrough_operations_total',
+    help: 'graphql-ws operations handed straight to the one subgraph that answers them',
+    labelNames: ['subgraphName', 'operationType', 'operation'],
+    registers: [],
+  });
+  return {
+    metric: counter,
+    count(operation) {
+      counter.inc({
+        subgraphName: operation.subgraph,
+        operationType: operation.operationType,
+        operation: gatewayOperationLabel(operation.document),
+      });
+    },
+  };
 }
 
 function errorLabel(error: unknown): string {
@@ -85,8 +111,10 @@ export function gatewayMetricsPlugins(
   access: MetricsAccess,
   context: GatewayConfigContext,
   extraMetrics: readonly MetricsSource[] = [],
+  ownMetrics: readonly Metric[] = [],
 ): GatewayPlugin[] {
   const registry = new Registry();
+  for (const metric of ownMetrics) registry.registerMetric(metric);
   if (extraMetrics.length === 0) collectDefaultMetrics({ register: registry });
   const operationLabels = ['operationType', 'operation'];
   // Field names of a document that failed validation are the client's words, not the schema's.

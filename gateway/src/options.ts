@@ -78,6 +78,14 @@ export interface GatewayOptions {
    */
   maxRequestBytes?: number;
   /**
+   * Hand graphql-ws operations that one subgraph answers alone (a device's sends,
+   * acknowledgements and envelope stream among them) straight to that subgraph over a
+   * WebSocket, instead of planning and executing them in Hive (see `SubgraphPassthrough`).
+   * HTTP requests always go through Hive.
+   * @default true
+   */
+  passthrough?: boolean;
+  /**
    * How long a readiness probe waits for each subgraph, in milliseconds.
    * @default 2000
    */
@@ -137,6 +145,7 @@ export const GATEWAY_DEFAULTS = {
   readinessTimeoutMs: 2000,
   shutdownGraceMs: 10_000,
   trustProxy: false,
+  passthrough: true,
 } as const;
 
 /** Origin of Apollo Sandbox / Apollo Studio Explorer, always allowed by CORS. */

@@ -12,7 +12,7 @@ import {
   type GatewayRuntime,
 } from '@graphql-hive/gateway';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { createRuntimeConfig, GRAPHQL_ENDPOINT } from './config.ts';
 import { CLIENT_KEY_HEADER } from '@courier/schema';
 import { ClientKeys } from './client-key.ts';
@@ -30,6 +30,16 @@ import {
   type ResolvedGatewayOptions,
 } from './options.ts';
 import { setUpGatewayTracing } from './tracing.ts';
+import type { ClientLane} from './passthrough.ts';
+import { SubgraphPassthrough } from './passthrough.ts';
+import {
+  SingleSubgraphOperations,
+  subscriptionSubgraphs,
+  type SingleSubgraphOperation,
+} from './single-subgraph.ts';
+import { subgraphLocations } from './subgraphs.ts';
+import { createPassthroughMetrics } from './metrics.ts';
+import type { GraphQLSchema } from 'graphql';
 
 export {
   GATEWAY_DEFAULTS,
@@ -67,12 +77,45 @@ function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** The graphql-ws fast lane for `resolved` (see {@link SubgraphPassthrough}). */
+function createPassthrough(
+  resolved: ResolvedGatewayOptions,
+  apiSchema: GraphQLSchema,
+  onOperation: (operation: SingleSubgraphOperation) => void,
+): SubgraphPassthrough {
+  return new SubgraphPassthrough({
+    operations: new SingleSubgraphOperations({
+      supergraphSdl: resolved.supergraphSdl,
+      apiSchema,
+      limits: resolved,
+      subgraphs: subscriptionSubgraphs(resolved.supergraphSdl),
+    }),
+    locations: subgraphLocations(resolved.supergraphSdl, resolved.subgraphUrls),
+    routerSecret: resolved.routerSecret,
+    maxPayload: resolved.maxRequestBytes,
+    onOperation,
+  });
+}
+
+/**
+ * The request Hive sees for a graphql-ws operation: the upgrade request's URL and headers, as a
+ * POST. Yoga refuses mutations in a GET request (a rule against cross-site GETs over HTTP), and
+ * the upgrade is a GET, so without this no mutation could run over graphql-ws; the socket's
+ * origin was already checked at the upgrade.
+ */
 function upgradeRequest(req: IncomingMessage, fetchAPI: GatewayRuntime['fetchAPI']): Request {
   const headers = new fetchAPI.Headers();
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
   }
-  return new fetchAPI.Request(new URL(req.url ?? '/', 'http://localhost'), { headers });
+  return new fetchAPI.Request(new URL(req.url ?? '/', 'http://localhost'), {
+    method: 'POST',
+    headers,
+  });
 }
 
 function refuseUpgrade(socket: Socket, status: string): void {
@@ -93,27 +136,47 @@ function listen(server: Server, port: number, host: string): Promise<AddressInfo
 const CLIENT_MESSAGE_TYPES = new Set(['connection_init', 'ping', 'pong', 'subscribe', 'complete']);
 
 /**
- * Closes the socket with 4400 (Bad Request) on a well-formed message whose type only a server
- * sends (`next`, `error`, `connection_ack`): graphql-ws treats those as its own internal error,
- * answering 4500 and writing to `console.error`, so any client could cause both at will.
+ * Watches what a client sends before graphql-ws sees it, parsing each message once:
+ * - a well-formed message whose type only a server sends (`next`, `error`, `connection_ack`)
+ *   closes the socket with 4400 (Bad Request): graphql-ws treats those as its own internal
+ *   error, answering 4500 and writing to `console.error`, so any client could cause both;
+ * - single-subgraph operations (and their `complete`) go to the passthrough lane, when there is
+ *   one; its connection params and the gateway's `connection_ack` are reported to it.
+ * Everything else reaches graphql-ws (Hive) unchanged.
  */
-function refuseServerMessageTypes(ws: WebSocket): void {
+function interceptClientMessages(ws: WebSocket, lane: ClientLane | undefined): void {
   const emit = ws.emit.bind(ws);
   ws.emit = ((event: string | symbol, ...args: unknown[]): boolean => {
     if (event === 'message') {
-      let type: unknown;
+      let message: { type?: unknown; id?: unknown; payload?: unknown } | null | undefined;
       try {
-        type = (JSON.parse(String(args[0])) as { type?: unknown } | null)?.type;
+        message = JSON.parse(String(args[0])) as typeof message;
       } catch {
-        type = undefined;
+        message = undefined;
       }
-      if (typeof type === 'string' && !CLIENT_MESSAGE_TYPES.has(type)) {
-        ws.close(4400, 'Invalid message received');
-        return true;
+      const type = message?.type;
+      if (typeof type === 'string') {
+        if (!CLIENT_MESSAGE_TYPES.has(type)) {
+          ws.close(4400, 'Invalid message received');
+          return true;
+        }
+        if (lane && message) {
+          if (type === 'connection_init') lane.initialised(message.payload);
+          else if (lane.take(type, message, args[0] as RawData)) return true;
+        }
       }
     }
     return emit(event, ...args);
   }) as WebSocket['emit'];
+  if (!lane) return;
+  const send = ws.send.bind(ws);
+  ws.send = ((data: unknown, ...rest: unknown[]) => {
+    if (typeof data === 'string' && data.includes('"connection_ack"')) {
+      lane.acknowledged();
+      ws.send = send;
+    }
+    return (send as (...all: unknown[]) => void)(data, ...rest);
+  }) as WebSocket['send'];
 }
 
 /**
@@ -127,6 +190,7 @@ function serveGraphqlWs(
   clientKeys: ClientKeys,
   origins: ReadonlySet<string>,
   maxPayload: number,
+  passthrough: SubgraphPassthrough | undefined,
 ): { close(): Promise<void> } {
   const wsServer = new WebSocketServer({ noServer: true, maxPayload });
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
@@ -137,7 +201,10 @@ function serveGraphqlWs(
     } else {
       clientKeys.stamp(req);
       wsServer.handleUpgrade(req, socket, head, (ws) => {
-        refuseServerMessageTypes(ws);
+        interceptClientMessages(
+          ws,
+          passthrough?.attach(ws, headerValue(req.headers[CLIENT_KEY_HEADER])),
+        );
         wsServer.emit('connection', ws, req);
       });
     }
@@ -209,7 +276,10 @@ function liveConfigApplier(resolved: ResolvedGatewayOptions, logger: PinoLikeLog
 export async function createGateway(options: GatewayOptions): Promise<RunningGateway> {
   const resolved = resolveGatewayOptions(options);
   const tracing = await setUpGatewayTracing({ logger: resolved.logger });
-  const runtime = createGatewayRuntime(createRuntimeConfig(resolved, tracing));
+  const passthroughMetrics = createPassthroughMetrics();
+  const runtime = createGatewayRuntime(
+    createRuntimeConfig(resolved, tracing, [passthroughMetrics.metric]),
+  );
   const clientKeys = new ClientKeys(resolved.routerSecret, { trustProxy: resolved.trustProxy });
   let server: Server | undefined;
   let tlsReload: { close(): void } | undefined;
@@ -250,6 +320,11 @@ export async function createGateway(options: GatewayOptions): Promise<RunningGat
       clientKeys,
       resolved.allowedOrigins,
       resolved.maxRequestBytes,
+      resolved.passthrough
+        ? createPassthrough(resolved, await runtime.getSchema(), (operation) =>
+            passthroughMetrics.count(operation),
+          )
+        : undefined,
     );
     const address = await listen(server, resolved.port, resolved.host);
     const secure = resolved.tls !== undefined;

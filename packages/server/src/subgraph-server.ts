@@ -15,7 +15,13 @@ import { ErrorCode, formatCourierError } from '@courier/errors';
 import { reloadTlsOnChange, secretMatcher, tlsServerOptions, type TlsFiles } from '@courier/config';
 import type { Logger } from '@courier/logging';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { getOperationAST, type DocumentNode, type GraphQLSchema } from 'graphql';
+import {
+  getOperationAST,
+  type DocumentNode,
+  type GraphQLError,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+} from 'graphql';
 import type { IRules } from 'graphql-shield';
 import { applyMiddleware } from 'graphql-middleware';
 import { useServer } from 'graphql-ws/use/ws';
@@ -38,6 +44,7 @@ import {
   subscriptionsOpen,
 } from './metrics.ts';
 import { buildPermissions } from './permissions.ts';
+import { documentCache } from './document-cache.ts';
 import {
   DEFAULT_SUBGRAPH_MAX_BODY_BYTES,
   guardEntityRepresentations,
@@ -200,6 +207,15 @@ export function createSubgraphServer<TContext extends BaseContext>(
     httpsServer && options.tls ? reloadTlsOnChange(httpsServer, options.tls, logger) : undefined;
   let url = '';
 
+  /** Formats an error to the closed code set, logging unexpected ones (HTTP and graphql-ws). */
+  const formatCourierErrorAndLog = (formatted: GraphQLFormattedError, error: unknown) => {
+    const result = formatCourierError(formatted, { production: options.production });
+    if (result.extensions?.['code'] === ErrorCode.INTERNAL) {
+      logger.error({ err: error, path: formatted.path }, 'unexpected error in resolver');
+    }
+    return result;
+  };
+  const formatError = (error: GraphQLError) => formatCourierErrorAndLog(error.toJSON(), error);
   const openSubscriptions = new WeakMap<object, Set<string>>();
   const closeSubscription = (ctx: object, id: string) => {
     if (openSubscriptions.get(ctx)?.delete(id))
@@ -212,6 +228,7 @@ export function createSubgraphServer<TContext extends BaseContext>(
     ? useServer<Record<string, unknown>, { auth?: BaseContext['auth'] }>(
         {
           schema,
+          ...documentCache(),
           onConnect: async (ctx) => {
             const params = ctx.connectionParams ?? {};
             const presented =
@@ -264,6 +281,8 @@ export function createSubgraphServer<TContext extends BaseContext>(
               open.add(id);
             }
           },
+          onNext: (_ctx, _id, _payload, _args, result) =>
+            result.errors ? { ...result, errors: result.errors.map(formatError) } : undefined,
           onError: (_ctx, _id, _payload, errors) => {
             for (const error of errors) {
               operationErrors.inc({
@@ -273,6 +292,8 @@ export function createSubgraphServer<TContext extends BaseContext>(
                 code: errorCodeLabel(error.extensions?.['code']),
               });
             }
+            // graphql-ws only serialises what this returns, so formatted errors do.
+            return errors.map(formatError) as unknown as GraphQLError[];
           },
           onComplete: (ctx, id) => closeSubscription(ctx, id),
           onClose: (ctx) => {
@@ -297,13 +318,7 @@ export function createSubgraphServer<TContext extends BaseContext>(
     schema,
     introspection: !options.production,
     includeStacktraceInErrorResponses: false,
-    formatError: (formatted, error) => {
-      const result = formatCourierError(formatted, { production: options.production });
-      if (result.extensions?.['code'] === ErrorCode.INTERNAL) {
-        logger.error({ err: error, path: formatted.path }, 'unexpected error in resolver');
-      }
-      return result;
-    },
+    formatError: (formatted, error) => formatCourierErrorAndLog(formatted, error),
     plugins: [
       ApolloServerPluginDrainHttpServer({
         httpServer,

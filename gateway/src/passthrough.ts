@@ -1,0 +1,235 @@
+import { ErrorCode } from '@courier/errors';
+import {
+  CLIENT_KEY_CONNECTION_PARAM,
+  ROUTER_SECRET_CONNECTION_PARAM,
+  ROUTER_SECRET_HEADER,
+} from '@courier/schema';
+import { WebSocket, type RawData } from 'ws';
+import type { SingleSubgraphOperation, SingleSubgraphOperations } from './single-subgraph.ts';
+
+/** The graphql-ws subprotocol (graphql-transport-ws). */
+const GRAPHQL_WS_PROTOCOL = 'graphql-transport-ws';
+
+/** WebSocket close code for refused or revoked credentials (graphql-ws `Unauthorized`). */
+const CLOSE_UNAUTHORIZED = 4401;
+
+/** What {@link SubgraphPassthrough} needs to reach subgraphs. */
+export interface PassthroughOptions {
+  readonly operations: SingleSubgraphOperations;
+  /** Each subgraph's GraphQL URL (http(s)); its graphql-ws endpoint is the same path. */
+  readonly locations: Readonly<Record<string, string>>;
+  readonly routerSecret: string;
+  /** Largest frame accepted from a subgraph. */
+  readonly maxPayload: number;
+  /** Counts each operation handed over (metrics). */
+  readonly onOperation?: (operation: SingleSubgraphOperation) => void;
+}
+
+/** What a client's `subscribe` message carries. */
+interface SubscribePayload {
+  readonly query?: unknown;
+  readonly operationName?: unknown;
+}
+
+function errorFrame(id: string, message: string, code: string): string {
+  return JSON.stringify({ id, type: 'error', payload: [{ message, extensions: { code } }] });
+}
+
+/**
+ * The gateway's fast lane for graphql-ws: operations one subgraph answers alone (see
+ * `SingleSubgraphOperations`) skip Hive's planner and executor and travel over a WebSocket of
+ * their own to that subgraph, frames passed on as they are. This is what carries a device's
+ * `sendMessage`, `acknowledgeEnvelopes` and `Subscription.envelopes` on the hot path, as Signal's
+ * chat socket does, while everything else on the same client socket is served by Hive.
+ *
+ * Each client socket gets at most one upstream socket per subgraph, opened on its first such
+ * operation with the client's `authorization` and pseudonym from its `connection_init` and the
+ * router secret, so the subgraph authenticates the device once per socket and revokes it by
+ * closing (4401, passed on to the client as `UNAUTHENTICATED` errors of its operations). The
+ * operation ids are the client's own. Errors inside results are the subgraph's, formatted to
+ * the closed code set there. If an upstream socket fails, every operation it carried ends with
+ * an `INTERNAL` error (the client subscribes again, through any instance) and the next operation
+ * opens a new one. Decision: a client that reuses the id of a running passthrough operation is
+ * closed with 4409, as graphql-ws does; ids are not checked across the two lanes.
+ */
+export class SubgraphPassthrough {
+  readonly #options: PassthroughOptions;
+
+  constructor(options: PassthroughOptions) {
+    this.#options = options;
+  }
+
+  /** Starts watching one accepted client socket; see {@link ClientLane}. */
+  attach(client: WebSocket, clientKey: string | undefined): ClientLane {
+    return new ClientLane(this.#options, client, clientKey);
+  }
+}
+
+interface Upstream {
+  readonly socket: WebSocket;
+  ready: boolean;
+  readonly pending: (string | Buffer)[];
+  readonly ids: Set<string>;
+}
+
+/** One client socket's passthrough state. */
+export class ClientLane {
+  readonly #options: PassthroughOptions;
+  readonly #client: WebSocket;
+  readonly #clientKey: string | undefined;
+  readonly #upstreams = new Map<string, Upstream>();
+  readonly #owners = new Map<string, Upstream>();
+  #authorization: string | undefined;
+  #acknowledged = false;
+  #closed = false;
+
+  constructor(options: PassthroughOptions, client: WebSocket, clientKey: string | undefined) {
+    this.#options = options;
+    this.#client = client;
+    this.#clientKey = clientKey;
+    client.once('close', () => this.#close());
+  }
+
+  /** Called with the client's `connection_init` payload (its connection params). */
+  initialised(payload: unknown): void {
+    const authorization = (payload as { authorization?: unknown } | null | undefined)
+      ?.authorization;
+    this.#authorization = typeof authorization === 'string' ? authorization : undefined;
+  }
+
+  /** Called once the gateway acknowledged the connection: operations may flow from now on. */
+  acknowledged(): void {
+    this.#acknowledged = true;
+  }
+
+  /**
+   * Takes a client message if it belongs to the passthrough lane: a `subscribe` of a
+   * single-subgraph operation, or a `complete` of one. Answers whether it took it; the gateway
+   * serves the others.
+   */
+  take(type: string, message: { id?: unknown; payload?: unknown }, raw: RawData): boolean {
+    if (!this.#acknowledged || this.#closed || typeof message.id !== 'string') return false;
+    const id = message.id;
+    if (type === 'complete') {
+      const upstream = this.#owners.get(id);
+      if (!upstream) return false;
+      this.#owners.delete(id);
+      upstream.ids.delete(id);
+      this.#send(upstream, raw as Buffer);
+      return true;
+    }
+    if (type !== 'subscribe') return false;
+    const payload = message.payload as SubscribePayload | null | undefined;
+    if (typeof payload?.query !== 'string') return false;
+    const operationName =
+      typeof payload.operationName === 'string' ? payload.operationName : undefined;
+    const operation = this.#options.operations.owner(payload.query, operationName);
+    if (!operation) return false;
+    if (this.#owners.has(id)) {
+      this.#client.close(4409, `Subscriber for ${id} already exists`);
+      return true;
+    }
+    const upstream = this.#upstream(operation.subgraph);
+    this.#owners.set(id, upstream);
+    upstream.ids.add(id);
+    this.#options.onOperation?.(operation);
+    this.#send(upstream, raw as Buffer);
+    return true;
+  }
+
+  #send(upstream: Upstream, frame: string | Buffer): void {
+    if (upstream.ready) upstream.socket.send(frame, { binary: false });
+    else upstream.pending.push(frame);
+  }
+
+  #upstream(subgraph: string): Upstream {
+    const existing = this.#upstreams.get(subgraph);
+    if (existing) return existing;
+    const url = new URL(this.#options.locations[subgraph]!);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    const socket = new WebSocket(url, GRAPHQL_WS_PROTOCOL, {
+      headers: { [ROUTER_SECRET_HEADER]: this.#options.routerSecret },
+      maxPayload: this.#options.maxPayload,
+    });
+    const upstream: Upstream = { socket, ready: false, pending: [], ids: new Set() };
+    this.#upstreams.set(subgraph, upstream);
+    socket.on('open', () => {
+      socket.send(
+        JSON.stringify({
+          type: 'connection_init',
+          payload: {
+            [ROUTER_SECRET_CONNECTION_PARAM]: this.#options.routerSecret,
+            ...(this.#authorization ? { authorization: this.#authorization } : {}),
+            ...(this.#clientKey ? { [CLIENT_KEY_CONNECTION_PARAM]: this.#clientKey } : {}),
+          },
+        }),
+      );
+    });
+    socket.on('message', (data: RawData) => this.#fromUpstream(upstream, data as Buffer));
+    socket.on('error', () => undefined);
+    socket.on('close', (code: number) => this.#upstreamClosed(subgraph, upstream, code));
+    return upstream;
+  }
+
+  #fromUpstream(upstream: Upstream, data: Buffer): void {
+    let message: { type?: unknown; id?: unknown };
+    try {
+      message = JSON.parse(data.toString('utf8')) as { type?: unknown; id?: unknown };
+    } catch {
+      upstream.socket.terminate();
+      return;
+    }
+    switch (message.type) {
+      case 'next':
+        this.#toClient(data);
+        return;
+      case 'error':
+      case 'complete':
+        if (typeof message.id === 'string' && upstream.ids.delete(message.id)) {
+          this.#owners.delete(message.id);
+          this.#toClient(data);
+        }
+        return;
+      case 'connection_ack':
+        upstream.ready = true;
+        for (const frame of upstream.pending.splice(0)) {
+          upstream.socket.send(frame, { binary: false });
+        }
+        return;
+      case 'ping':
+        upstream.socket.send(JSON.stringify({ type: 'pong' }));
+        return;
+      default:
+        return;
+    }
+  }
+
+  #toClient(frame: string | Buffer): void {
+    if (this.#client.readyState === WebSocket.OPEN) this.#client.send(frame, { binary: false });
+  }
+
+  #upstreamClosed(subgraph: string, upstream: Upstream, code: number): void {
+    if (this.#upstreams.get(subgraph) === upstream) this.#upstreams.delete(subgraph);
+    const [message, errorCode] =
+      code === CLOSE_UNAUTHORIZED
+        ? ['Unauthorized', ErrorCode.UNAUTHENTICATED]
+        : ['The connection to the service was lost; subscribe again', ErrorCode.INTERNAL];
+    for (const id of upstream.ids) {
+      this.#owners.delete(id);
+      this.#toClient(errorFrame(id, message, errorCode));
+    }
+    upstream.ids.clear();
+    upstream.pending.length = 0;
+  }
+
+  #close(): void {
+    this.#closed = true;
+    for (const upstream of this.#upstreams.values()) {
+      upstream.ids.clear();
+      if (upstream.socket.readyState === WebSocket.CONNECTING) upstream.socket.terminate();
+      else upstream.socket.close(1000, 'Client closed');
+    }
+    this.#upstreams.clear();
+    this.#owners.clear();
+  }
+}

@@ -1,0 +1,217 @@
+import { randomBytes } from 'node:crypto';
+import {
+  ACKNOWLEDGE_ENVELOPES,
+  ENVELOPES_SUBSCRIPTION,
+  createWsClient,
+  registerTestAccount,
+  startPlatform,
+  subscribe,
+  type EnvelopeEvent,
+  type GraphQLResponse,
+  type Platform,
+  type TestAccount,
+} from '@courier/testing';
+import type { Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const SEND = `mutation Send($d: String!, $i: SendMessageInput!) {
+  sendMessage(destination: $d, input: $i) { __typename ... on SendMessageSuccess { needsSync } } }`;
+
+/** One operation over a graphql-ws client: its single result. */
+async function once<T>(
+  client: Client,
+  query: string,
+  variables?: Record<string, unknown>,
+): Promise<GraphQLResponse<T>> {
+  const results = subscribe<T>(client, query, variables);
+  try {
+    const first = await results.next();
+    return first.value as GraphQLResponse<T>;
+  } finally {
+    await results.return?.();
+  }
+}
+
+/** The passthrough counter of the gateway, summed over operations of `operationType`. */
+async function passedThrough(platform: Platform, operationType?: string): Promise<number> {
+  const response = await fetch(new URL('/metrics', platform.gatewayUrl), {
+    headers: { 'x-router-secret': platform.routerSecret },
+  });
+  let total = 0;
+  for (const line of (await response.text()).split('\n')) {
+    if (!line.startsWith('courier_gateway_passthrough_operations_total{')) continue;
+    if (operationType && !line.includes(`operationType="${operationType}"`)) continue;
+    total += Number(line.split(' ').pop());
+  }
+  return total;
+}
+
+describe('the gateway passthrough lane for single-subgraph graphql-ws operations', () => {
+  let platform: Platform;
+  let alice: TestAccount;
+  let bob: TestAccount;
+
+  beforeAll(async () => {
+    platform = await startPlatform();
+    alice = await registerTestAccount(platform, '+14155557301');
+    bob = await registerTestAccount(platform, '+14155557302');
+  });
+  afterAll(async () => {
+    await platform?.stop();
+  });
+
+  const sendVariables = (to: TestAccount, content: Buffer) => ({
+    d: to.aci,
+    i: {
+      timestamp: Date.now(),
+      messages: [
+        {
+          deviceId: 1,
+          registrationId: to.aciIdentity.registrationId,
+          type: 'CIPHERTEXT',
+          content: content.toString('base64'),
+        },
+      ],
+    },
+  });
+
+  it('sends, receives and acknowledges over one socket each, straight to the messages subgraph', async () => {
+    const sender = createWsClient(platform.gatewayWsUrl, { token: alice.token });
+    const receiver = createWsClient(platform.gatewayWsUrl, { token: bob.token });
+    const events = subscribe<{ envelopes: EnvelopeEvent }>(receiver, ENVELOPES_SUBSCRIPTION);
+    try {
+      const before = {
+        mutations: await passedThrough(platform, 'mutation'),
+        subscriptions: await passedThrough(platform, 'subscription'),
+      };
+      expect((await events.next()).value?.data?.envelopes.__typename).toBe('QueueEmpty');
+      const contents = [randomBytes(40), randomBytes(41), randomBytes(42)];
+      for (const content of contents) {
+        const sent = await once<{ sendMessage: { __typename: string; needsSync: boolean } }>(
+          sender,
+          SEND,
+          sendVariables(bob, content),
+        );
+        expect(sent).toEqual({
+          data: { sendMessage: { __typename: 'SendMessageSuccess', needsSync: false } },
+        });
+      }
+      const received: EnvelopeEvent[] = [];
+      for (const _ of contents) received.push((await events.next()).value!.data!.envelopes);
+      expect(received.map((envelope) => envelope.content)).toEqual(
+        contents.map((content) => content.toString('base64')),
+      );
+      expect(received.every((envelope) => envelope.sourceServiceId === alice.aci)).toBe(true);
+      const acked = await once<{ acknowledgeEnvelopes: number }>(receiver, ACKNOWLEDGE_ENVELOPES, {
+        g: received.map((envelope) => envelope.guid),
+      });
+      expect(acked).toEqual({ data: { acknowledgeEnvelopes: 3 } });
+      expect(
+        await platform.runtime.prisma.queuedEnvelope.count({ where: { destinationAci: bob.aci } }),
+      ).toBe(0);
+      expect(await passedThrough(platform, 'mutation')).toBe(before.mutations + 4);
+      expect(await passedThrough(platform, 'subscription')).toBe(before.subscriptions + 1);
+    } finally {
+      await events.return?.();
+      await sender.dispose();
+      await receiver.dispose();
+    }
+  });
+
+  it('counts the envelope stream it carries, and leaves joins and subgraphs without graphql-ws to Hive on the same socket, mutations included', async () => {
+    const carol = await registerTestAccount(platform, '+14155557303');
+    const client = createWsClient(platform.gatewayWsUrl, { token: carol.token });
+    const before = await passedThrough(platform);
+    const events = subscribe<{ envelopes: EnvelopeEvent }>(client, ENVELOPES_SUBSCRIPTION);
+    try {
+      expect((await events.next()).value?.data?.envelopes.__typename).toBe('QueueEmpty');
+      const me = await once<{ me: { aci: string; number: string; identityKey: string } }>(
+        client,
+        '{ me { aci number identityKey } }',
+      );
+      expect(me.data?.me).toEqual({
+        aci: carol.aci,
+        number: carol.number,
+        identityKey: Buffer.from(carol.aciIdentity.identityKey).toString('base64'),
+      });
+      const form = await once<{ createAttachmentUploadForm: { __typename: string } }>(
+        client,
+        'mutation { createAttachmentUploadForm(uploadLength: 1024) { __typename } }',
+      );
+      expect(form).toEqual({
+        data: { createAttachmentUploadForm: { __typename: 'AttachmentUploadForm' } },
+      });
+      expect(await passedThrough(platform)).toBe(before + 1);
+    } finally {
+      await events.return?.();
+      await client.dispose();
+    }
+  });
+
+  it('leaves invalid and over-limit documents to Hive, which refuses them with BAD_USER_INPUT', async () => {
+    const client = createWsClient(platform.gatewayWsUrl, { token: alice.token });
+    const before = await passedThrough(platform);
+    try {
+      const unknownField = await once(client, 'mutation { acknowledgeEnvelopes(guids: []) nope }');
+      expect(unknownField.errors?.[0]?.extensions?.['code']).toBe('BAD_USER_INPUT');
+      const aliases = Array.from(
+        { length: 16 },
+        (_, i) => `a${i}: acknowledgeEnvelopes(guids: [])`,
+      ).join(' ');
+      const tooMany = await once(client, `mutation { ${aliases} }`);
+      expect(tooMany.errors?.[0]?.extensions?.['code']).toBe('BAD_USER_INPUT');
+      expect(await passedThrough(platform)).toBe(before);
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it("answers the subgraph's coded errors, and UNAUTHENTICATED without a token", async () => {
+    const client = createWsClient(platform.gatewayWsUrl, { token: alice.token });
+    const anonymous = createWsClient(platform.gatewayWsUrl);
+    try {
+      const malformed = await once(client, ACKNOWLEDGE_ENVELOPES, { g: ['not-a-guid'] });
+      expect(malformed.errors?.[0]?.extensions?.['code']).toBe('BAD_USER_INPUT');
+      const unknown = await once(client, SEND, {
+        ...sendVariables(bob, randomBytes(8)),
+        d: '6a1f40ab-0000-4000-8000-000000000000',
+      });
+      expect(unknown.errors?.[0]?.extensions?.['code']).toBe('NOT_FOUND');
+      const refused = await once(anonymous, ACKNOWLEDGE_ENVELOPES, { g: [] });
+      expect(refused.errors?.[0]?.extensions?.['code']).toBe('UNAUTHENTICATED');
+    } finally {
+      await client.dispose();
+      await anonymous.dispose();
+    }
+  });
+
+  it('closes a socket that reuses the id of a running operation with 4409', async () => {
+    const socket = new WebSocket(platform.gatewayWsUrl, 'graphql-transport-ws');
+    const frames: { type: string; id?: string }[] = [];
+    const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
+    const acknowledged = new Promise<void>((resolve) =>
+      socket.on('message', (data) => {
+        const frame = JSON.parse(String(data)) as { type: string; id?: string };
+        frames.push(frame);
+        if (frame.type === 'connection_ack') resolve();
+      }),
+    );
+    await new Promise((resolve) => socket.once('open', resolve));
+    socket.send(
+      JSON.stringify({
+        type: 'connection_init',
+        payload: { authorization: `Bearer ${alice.token}` },
+      }),
+    );
+    await acknowledged;
+    const subscribeFrame = JSON.stringify({
+      id: 'same',
+      type: 'subscribe',
+      payload: { query: ENVELOPES_SUBSCRIPTION },
+    });
+    socket.send(subscribeFrame);
+    socket.send(subscribeFrame);
+    expect(await closed).toBe(4409);
+  });
+});
