@@ -30,7 +30,7 @@ import {
   type ResolvedGatewayOptions,
 } from './options.ts';
 import { setUpGatewayTracing } from './tracing.ts';
-import type { ClientLane} from './passthrough.ts';
+import type { ClientLane } from './passthrough.ts';
 import { SubgraphPassthrough } from './passthrough.ts';
 import {
   SingleSubgraphOperations,
