@@ -1,4 +1,5 @@
 import { CourierError, ErrorCode } from '@courier/errors';
+import type { BlockListVersions } from './block-list-versions.ts';
 import { InternalApiClient } from './internal-api.ts';
 
 /** An account as other subgraphs need it (from accounts' internal API): ids, sealed-sender access settings, devices. */
@@ -45,6 +46,36 @@ export interface AccountsClientOptions {
   readonly cacheSize?: number;
   /** @default Date.now */
   readonly now?: () => number;
+  /**
+   * The block lists' version tokens (the same store the accounts subgraph renews). With them,
+   * {@link AccountsClient.isBlocked} answers from a cached block list while its token is
+   * unchanged; without them it asks accounts every time.
+   */
+  readonly blockListVersions?: BlockListVersions | undefined;
+  /**
+   * Most blockers whose lists are cached (the oldest are dropped first).
+   * @default 10000
+   */
+  readonly blockListCacheSize?: number;
+  /**
+   * Longest a cached block list is reused even when its token is unchanged, in ms: a backstop
+   * only (for a change whose token renewal failed, which failed the change itself).
+   * @default 60000
+   */
+  readonly blockListMaxAgeMs?: number;
+}
+
+/** A blocker's list as cached: read from accounts after its `token` was seen. */
+interface CachedBlockList {
+  readonly token: string;
+  readonly expiresAt: number;
+  readonly list: Promise<BlockList>;
+}
+
+/** A blocker's blocked ACIs; `complete` is false when accounts cut the list at its limit. */
+interface BlockList {
+  readonly blocked: ReadonlySet<string>;
+  readonly complete: boolean;
 }
 
 /**
@@ -57,8 +88,11 @@ export interface AccountsClientOptions {
  * changed unidentified access key may still be checked against the old one, and a re-registered
  * device's old registration id may be served (clients then learn the new one from the messages
  * subgraph's stale-devices answer and fetch again). A removed device is never served: its keys
- * are deleted synchronously by the removal, and devices without keys are left out. Blocks are
- * not cached: a block takes effect at once.
+ * are deleted synchronously by the removal, and devices without keys are left out.
+ *
+ * Blocks take effect at once, yet are cached (see {@link AccountsClient.isBlocked}): each
+ * blocker's list is kept under the version token it was read after, and reused only while the
+ * shared token is unchanged.
  */
 export class AccountsClient {
   readonly #url: string | (() => string);
@@ -67,6 +101,10 @@ export class AccountsClient {
   readonly #size: number;
   readonly #now: () => number;
   readonly #cache = new Map<string, { expiresAt: number; target: Promise<AccountTarget | null> }>();
+  readonly #blockListVersions: BlockListVersions | undefined;
+  readonly #blockListCacheSize: number;
+  readonly #blockListMaxAgeMs: number;
+  readonly #blockLists = new Map<string, CachedBlockList>();
   #client: InternalApiClient | undefined;
 
   /** `accountsUrl` may be a getter when accounts starts listening after keys. */
@@ -80,6 +118,9 @@ export class AccountsClient {
     this.#ttlMs = options.cacheTtlMs ?? 2000;
     this.#size = options.cacheSize ?? 10_000;
     this.#now = options.now ?? Date.now;
+    this.#blockListVersions = options.blockListVersions;
+    this.#blockListCacheSize = options.blockListCacheSize ?? 10_000;
+    this.#blockListMaxAgeMs = options.blockListMaxAgeMs ?? 60_000;
   }
 
   get #api(): InternalApiClient {
@@ -148,8 +189,69 @@ export class AccountsClient {
     return found;
   }
 
-  /** Whether `blockerAci` blocks `otherAci`. */
+  /**
+   * Whether `blockerAci` blocks `otherAci`.
+   *
+   * Without {@link AccountsClientOptions.blockListVersions}, one request to accounts per call.
+   * With them: read the blocker's version token (creating one when there is none); answer from
+   * the blocker's list cached under that same token; otherwise fetch the whole list from accounts
+   * (after the token was read) and cache it under the token. Concurrent callers seeing the same
+   * token share one fetch.
+   *
+   * Why a block takes effect at once: a list cached under token T was read from accounts after
+   * some caller saw T in the store. Every change of a blocker's list commits, then writes a fresh
+   * token, then returns. A call starting after the change returned sees either that fresh token
+   * or one written later still (a later change, or a token recreated after expiry or a flush);
+   * any list cached under it was therefore read after the change committed. Tokens are random
+   * and never reused, so a list read before the change sits under an older token and is not
+   * used. When the token write fails, the change fails (the client retries); as a backstop for
+   * that and for a Redis failover losing the latest token write, cached lists are also dropped
+   * after `blockListMaxAgeMs`.
+   */
   async isBlocked(blockerAci: string, otherAci: string): Promise<boolean> {
+    if (!this.#blockListVersions) return this.#isBlockedExactly(blockerAci, otherAci);
+    const blocker = blockerAci.toLowerCase();
+    const other = otherAci.toLowerCase();
+    const token = await this.#blockListVersions.current(blocker);
+    const now = this.#now();
+    let cached = this.#blockLists.get(blocker);
+    if (!cached || cached.token !== token || cached.expiresAt <= now) {
+      cached = {
+        token,
+        expiresAt: now + this.#blockListMaxAgeMs,
+        list: this.#fetchBlockList(blocker),
+      };
+      this.#cacheBlockList(blocker, cached);
+    }
+    const { blocked, complete } = await cached.list;
+    if (blocked.has(other)) return true;
+    return complete ? false : this.#isBlockedExactly(blocker, other);
+  }
+
+  #cacheBlockList(blocker: string, entry: CachedBlockList): void {
+    this.#blockLists.delete(blocker);
+    for (const oldest of this.#blockLists.keys()) {
+      if (this.#blockLists.size < this.#blockListCacheSize) break;
+      this.#blockLists.delete(oldest);
+    }
+    this.#blockLists.set(blocker, entry);
+    entry.list.catch(() => {
+      if (this.#blockLists.get(blocker) === entry) this.#blockLists.delete(blocker);
+    });
+  }
+
+  async #fetchBlockList(blocker: string): Promise<BlockList> {
+    const body = await this.#api.request<{ blocked: string[]; complete: boolean }>(
+      'GET',
+      `/blocks/${encodeURIComponent(blocker)}`,
+    );
+    return {
+      blocked: new Set(body.blocked.map((aci) => aci.toLowerCase())),
+      complete: body.complete,
+    };
+  }
+
+  async #isBlockedExactly(blockerAci: string, otherAci: string): Promise<boolean> {
     const body = await this.#api.request<{ blocked: boolean }>(
       'GET',
       `/blocks/${blockerAci}/${otherAci}`,

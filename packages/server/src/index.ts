@@ -8,6 +8,7 @@ export type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/ind
 export * from './internal-api.ts';
 export * from './credentials.ts';
 export * from './accounts-client.ts';
+export * from './block-list-versions.ts';
 export * from './unidentified-access.ts';
 export * from './service-id.ts';
 export * from './zk-params.ts';

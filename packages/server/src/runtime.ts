@@ -28,6 +28,7 @@ import {
 import { createLogger, type Logger } from '@courier/logging';
 import type { ServerSecretParams } from '@signalapp/libsignal-client/dist/zkgroup/index.js';
 import { Redis } from 'ioredis';
+import { RedisBlockListVersions, type BlockListVersions } from './block-list-versions.ts';
 import type { BaseContext } from './context.ts';
 import { DeviceCredentials } from './credentials.ts';
 import { observeDatabasePool, observeRedis, rateLimitRejections } from './metrics.ts';
@@ -58,6 +59,12 @@ export interface SubgraphRuntime {
   readonly tls: TlsFiles | undefined;
   /** The live configuration file, when one is configured (`LIVE_CONFIG_FILE`). */
   readonly liveConfig: LiveConfigFile | undefined;
+  /**
+   * Block-list version tokens in Redis (accounts renews them, keys' and messages'
+   * `AccountsClient`s cache block lists under them); undefined without Redis, where block checks
+   * ask accounts every time (processes without Redis cannot share tokens).
+   */
+  readonly blockListVersions: BlockListVersions | undefined;
   /** True when the database answers. */
   isReady(): Promise<boolean>;
   /** Releases the database pool and Redis connections. */
@@ -193,6 +200,7 @@ export async function createSubgraphRuntime(
     zkSecretParams,
     liveConfig,
     tls: settings.tls,
+    blockListVersions: redis ? new RedisBlockListVersions(redis, prefix) : undefined,
     async isReady() {
       try {
         await prisma.$queryRaw`SELECT 1`;

@@ -49,6 +49,7 @@ export function createKeysServer(
     deviceKeys: deviceKeysRepository,
     accounts: new AccountsClient(options.accountsUrl, runtime.routerSecret, {
       ...(options.accountCacheTtlMs === undefined ? {} : { cacheTtlMs: options.accountCacheTtlMs }),
+      blockListVersions: runtime.blockListVersions,
     }),
     limits: options.limits ?? runtime.limits,
     zkSecretParams: runtime.zkSecretParams,

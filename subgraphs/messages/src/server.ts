@@ -88,6 +88,7 @@ export function createMessagesServer(
   const queue = new EnvelopeQueueRepository(runtime.prisma);
   const accounts = new AccountsClient(options.accountsUrl, runtime.routerSecret, {
     ...(options.accountCacheTtlMs === undefined ? {} : { cacheTtlMs: options.accountCacheTtlMs }),
+    blockListVersions: runtime.blockListVersions,
   });
   const channels = new EnvelopeChannelRepository(runtime.bus);
   const outbox = new EnvelopeOutbox({

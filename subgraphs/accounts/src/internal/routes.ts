@@ -22,6 +22,9 @@ function targetBody(target: ServiceTargetRecord) {
  * answers a device's current credential id (null when there is no such device), which every
  * subgraph needs to refuse revoked tokens when its cached copies do not know;
  * `GET /internal/blocks/:blocker/:other` answers whether one account blocks another;
+ * `GET /internal/blocks/:blocker` answers the ACIs one account blocks (`blocked`, at most
+ * `MAX_BLOCKED_ACCOUNTS`; `complete` false when the list was cut), which keys and messages cache
+ * under the blocker's version token;
  * `GET /internal/accounts/:serviceId` (`<aci>` or `PNI:<pni>`) answers the account's ids, its
  * sealed-sender access settings (access key as base64) and its devices' registration ids, or
  * `NOT_FOUND` (keys serves prekey bundles with it); `POST /internal/accounts/lookup`
@@ -42,6 +45,14 @@ export function accountsInternalRoutes(
           throw new BadUserInputError('Malformed account id');
         }
         res.json({ blocked: await blocks.isBlocked(blocker, other) });
+      }),
+    );
+    router.get(
+      '/blocks/:blocker',
+      internalHandler(logger, async (req, res) => {
+        const blocker = String(req.params['blocker']).toLowerCase();
+        if (!isUuid(blocker)) throw new BadUserInputError('Malformed account id');
+        res.json(await blocks.blockListOf(blocker));
       }),
     );
     router.get(

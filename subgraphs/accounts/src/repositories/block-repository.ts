@@ -36,6 +36,16 @@ export class BlockRepository {
     return rows.map((row) => row.blockedAci);
   }
 
+  /** At most `limit` of the blocker's blocked ACIs, in no particular order. */
+  async listUpTo(blockerAci: string, limit: number): Promise<string[]> {
+    const rows = await this.#prisma.block.findMany({
+      where: { blockerAci },
+      select: { blockedAci: true },
+      take: limit,
+    });
+    return rows.map((row) => row.blockedAci);
+  }
+
   count(blockerAci: string): Promise<number> {
     return this.#prisma.block.count({ where: { blockerAci } });
   }

@@ -1,0 +1,166 @@
+import { ROUTER_SECRET_HEADER } from '@courier/schema';
+import { AccountsClient, RedisBlockListVersions, type SubgraphServer } from '@courier/server';
+import {
+  expectData,
+  postGraphQL,
+  registerTestAccount,
+  startPlatform,
+  testRedisUrl,
+  type Platform,
+  type TestAccount,
+} from '@courier/testing';
+import { Redis } from 'ioredis';
+import {
+  afterAll,
+  beforeAll,
+  beforeEach,
+  describe,
+  expect,
+  it,
+  vi,
+  type MockInstance,
+} from 'vitest';
+import { createAccountsServer } from './server.ts';
+
+/**
+ * `AccountsClient.isBlocked` with block-list version tokens, against real Redis and a real
+ * accounts server (its GraphQL mutations and internal API) renewing the same tokens.
+ */
+describe('block lists cached under version tokens', () => {
+  let platform: Platform;
+  let redis: Redis;
+  let versions: RedisBlockListVersions;
+  let accounts: SubgraphServer;
+  let alice: TestAccount;
+  let bob: TestAccount;
+  let carol: TestAccount;
+  let fetchSpy: MockInstance<typeof fetch>;
+  let numbers = 0;
+
+  const register = () =>
+    registerTestAccount(platform, `+1415555${String(6100 + numbers++).padStart(4, '0')}`);
+
+  /** Block-list requests made to accounts' internal API since the spy was last cleared. */
+  const blockListRequests = () =>
+    fetchSpy.mock.calls.filter(([input]) => /\/internal\/blocks\/[^/]+$/.test(String(input)))
+      .length;
+
+  /** Runs `blockAccount` / `unblockAccount` on the accounts server that renews the tokens. */
+  async function change(mutation: 'blockAccount' | 'unblockAccount', by: TestAccount, aci: string) {
+    expectData(
+      await postGraphQL(accounts.url, `mutation ($a: ID!) { ${mutation}(aci: $a) }`, {
+        variables: { a: aci },
+        token: by.token,
+        headers: { [ROUTER_SECRET_HEADER]: platform.routerSecret },
+      }),
+      mutation,
+    );
+  }
+
+  const client = () =>
+    new AccountsClient(accounts.url, platform.routerSecret, { blockListVersions: versions });
+
+  beforeAll(async () => {
+    platform = await startPlatform();
+    redis = new Redis(testRedisUrl());
+    versions = new RedisBlockListVersions(redis, platform.redisPrefix);
+    accounts = createAccountsServer(platform.runtime, {
+      keysUrl: platform.subgraphs.keys.url,
+      blockListVersions: versions,
+    });
+    await accounts.listen(0);
+    [alice, bob, carol] = [await register(), await register(), await register()];
+    fetchSpy = vi.spyOn(globalThis, 'fetch');
+  });
+
+  beforeEach(() => {
+    fetchSpy.mockClear();
+  });
+
+  afterAll(async () => {
+    fetchSpy?.mockRestore();
+    await accounts?.close();
+    if (redis) {
+      const keys = platform ? await redis.keys(`${platform.redisPrefix}blocks:*`) : [];
+      if (keys.length > 0) await redis.del(...keys);
+      await redis.quit();
+    }
+    await platform?.stop();
+  });
+
+  it('sees a block and an unblock at once', async () => {
+    const blocks = client();
+    expect(await blocks.isBlocked(bob.aci, alice.aci)).toBe(false);
+    await change('blockAccount', bob, alice.aci);
+    expect(await blocks.isBlocked(bob.aci, alice.aci)).toBe(true);
+    expect(await blocks.isBlocked(bob.aci, carol.aci)).toBe(false);
+    await change('unblockAccount', bob, alice.aci);
+    expect(await blocks.isBlocked(bob.aci, alice.aci)).toBe(false);
+    expect(blockListRequests()).toBe(3);
+  });
+
+  it('answers from the cache, with no request to accounts, while the token is unchanged', async () => {
+    const blocks = client();
+    await change('blockAccount', carol, alice.aci);
+    expect(await blocks.isBlocked(carol.aci, alice.aci)).toBe(true);
+    expect(blockListRequests()).toBe(1);
+    fetchSpy.mockClear();
+    const answers = await Promise.all([
+      blocks.isBlocked(carol.aci, alice.aci),
+      blocks.isBlocked(carol.aci, bob.aci),
+      blocks.isBlocked(carol.aci.toUpperCase(), alice.aci.toUpperCase()),
+    ]);
+    expect(answers).toEqual([true, false, true]);
+    expect(blockListRequests()).toBe(0);
+  });
+
+  it('shares one request between concurrent callers seeing the same token', async () => {
+    const blocks = client();
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () => blocks.isBlocked(alice.aci, bob.aci)),
+    );
+    expect(answers).toEqual([false, false, false, false, false]);
+    expect(blockListRequests()).toBe(1);
+  });
+
+  it('refetches when the token is gone (Redis flushed or expired) rather than answer stale', async () => {
+    const blocks = client();
+    expect(await blocks.isBlocked(alice.aci, carol.aci)).toBe(false);
+    // A change made without renewing the token (the platform's own accounts server here), then
+    // the token lost: the next check must read the list again.
+    expectData(
+      await postGraphQL(platform.gatewayUrl, `mutation ($a: ID!) { blockAccount(aci: $a) }`, {
+        variables: { a: carol.aci },
+        token: alice.token,
+      }),
+      'blockAccount',
+    );
+    await redis.del(versions.keyOf(alice.aci));
+    fetchSpy.mockClear();
+    expect(await blocks.isBlocked(alice.aci, carol.aci)).toBe(true);
+    expect(blockListRequests()).toBe(1);
+    expect(await redis.get(versions.keyOf(alice.aci))).not.toBeNull();
+  });
+
+  it('keeps the token under the runtime prefix with a TTL, and agrees on one when several create it', async () => {
+    const blocker = crypto.randomUUID();
+    const key = versions.keyOf(blocker);
+    expect(key).toBe(`${platform.redisPrefix}blocks:version:${blocker}`);
+    const otherRedis = new Redis(testRedisUrl());
+    const other = new RedisBlockListVersions(otherRedis, platform.redisPrefix);
+    try {
+      const tokens = await Promise.all([
+        versions.current(blocker),
+        other.current(blocker),
+        versions.current(blocker),
+      ]);
+      expect(new Set(tokens).size).toBe(1);
+      expect(await redis.ttl(key)).toBeGreaterThan(6 * 24 * 3600);
+      await versions.renew(blocker);
+      expect(await other.current(blocker)).not.toBe(tokens[0]);
+    } finally {
+      await redis.del(key);
+      await otherRedis.quit();
+    }
+  });
+});
