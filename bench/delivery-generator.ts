@@ -14,6 +14,15 @@ import WebSocket from 'ws';
  * on the receiving device's subscription, so queueing anywhere (generator, gateway, subgraph,
  * database, Redis) counts. Each send's `timestamp` (the envelope's `clientTimestamp`) is the
  * phase's base plus `i`, which identifies it on arrival.
+ *
+ * Transports (`ModeSetup.transport`): `http` sends every mutation (sends and acknowledgements)
+ * as a POST over a keep-alive pool; `socket` sends them over graphql-ws, as Signal's clients do
+ * over their one WebSocket: each identified sender has one authenticated graphql-ws connection
+ * of its own, sealed-sender and multi-recipient sends spread over `senderSockets`
+ * unauthenticated connections (Signal's unidentified socket), and each receiving device
+ * acknowledges over the connection its `Subscription.envelopes` runs on. The scheduling, the
+ * timing and the accounting are the same for both; only the send's and the acknowledgement's
+ * path differs (a mutation over graphql-ws is answered by one `next` and a `complete`).
  */
 
 /** Where one mode sends and subscribes. */
@@ -36,6 +45,13 @@ export interface ReceiverDevice {
 }
 
 /**
+ * How a mode's mutations travel: `http` (a POST each, keep-alive pool) or `socket` (graphql-ws:
+ * a sender's own connection for sends, the receiving device's subscription connection for
+ * acknowledgements). Subscriptions always run over graphql-ws.
+ */
+export type Transport = 'http' | 'socket';
+
+/**
  * One way of sending and receiving:
  * - `single`: `sendMessage` from a sender to one device of a receiver (identified), received on
  *   `Subscription.envelopes` and acknowledged in batches;
@@ -46,11 +62,16 @@ export interface ReceiverDevice {
  * - `echo`: the bare graphql-ws floor: a mutation on a minimal graphql-js HTTP server publishes
  *   straight into a subscription of a minimal graphql-ws server (no gateway, no database, no
  *   Redis, no acknowledgement).
+ *
+ * `single`, `sealed` and `multi` run over either {@link Transport} (`delivery.ts` names the
+ * graphql-ws ones `socket`, `socket-sealed` and `multi-socket`).
  */
 export type ModeSetup =
   | {
       readonly kind: 'single';
       readonly endpoint: Endpoint;
+      /** `socket`: one authenticated graphql-ws connection per sender token. */
+      readonly transport: Transport;
       readonly senderTokens: readonly string[];
       readonly receivers: readonly ReceiverDevice[];
       readonly contentBytes: number;
@@ -58,6 +79,9 @@ export type ModeSetup =
   | {
       readonly kind: 'sealed';
       readonly endpoint: Endpoint;
+      readonly transport: Transport;
+      /** `socket`: how many unauthenticated graphql-ws connections the sends spread over. */
+      readonly senderSockets: number;
       /** Each receiver's unidentified access key (base64), by index. */
       readonly accessKeys: readonly string[];
       readonly receivers: readonly ReceiverDevice[];
@@ -66,6 +90,9 @@ export type ModeSetup =
   | {
       readonly kind: 'multi';
       readonly endpoint: Endpoint;
+      readonly transport: Transport;
+      /** `socket`: how many unauthenticated graphql-ws connections the sends spread over. */
+      readonly senderSockets: number;
       readonly payload: string;
       readonly accessKey: string;
       readonly receivers: readonly ReceiverDevice[];
@@ -203,6 +230,79 @@ function post(
   });
 }
 
+/** Operation ids for graphql-ws: a counter (unique per connection), cheaper than a UUID. */
+let operationIds = 0;
+const nextOperationId = () => String(++operationIds);
+
+/** A graphql-ws client that connects at once and never retries (a lost socket is an error). */
+function connect(endpoint: Endpoint, token: string): Client {
+  return createClient({
+    url: endpoint.wsUrl,
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    lazy: false,
+    generateID: nextOperationId,
+    connectionParams: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...endpoint.wsParams,
+    },
+  });
+}
+
+/** Opens one graphql-ws connection per token; resolves once every one is acknowledged. */
+async function connectAll(endpoint: Endpoint, tokens: readonly string[]): Promise<Client[]> {
+  const clients = tokens.map((token) => connect(endpoint, token));
+  await Promise.all(
+    clients.map(
+      (client) =>
+        new Promise<void>((resolve, reject) => {
+          const offConnected = client.on('connected', () => {
+            offConnected();
+            offClosed();
+            resolve();
+          });
+          const offClosed = client.on('closed', (event) => {
+            offConnected();
+            offClosed();
+            reject(new Error(`graphql-ws connection closed: ${describeError(event)}`));
+          });
+        }),
+    ),
+  );
+  return clients;
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  const close = error as { code?: unknown; reason?: unknown } | null;
+  if (typeof close?.code === 'number') return `close ${close.code} ${String(close.reason ?? '')}`;
+  return JSON.stringify(error);
+}
+
+/**
+ * One mutation over a graphql-ws connection: the `next` result once `complete` arrives. GraphQL
+ * errors the server sends as an `error` message answer like an HTTP `errors` body; a lost
+ * connection rejects (counted as a network error).
+ */
+function operate(client: Client, query: string, variables: unknown): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    let answer: Answer = {};
+    client.subscribe(
+      { query, variables: variables as Record<string, unknown> },
+      {
+        next: (result) => {
+          answer = result as Answer;
+        },
+        error: (error) => {
+          if (Array.isArray(error)) resolve({ errors: error as Answer['errors'] });
+          else reject(new Error(`socket ${describeError(error)}`));
+        },
+        complete: () => resolve(answer),
+      },
+    );
+  });
+}
+
 function percentiles(values: number[]): Percentiles {
   if (values.length === 0) return { p50: NaN, p95: NaN, p99: NaN, max: NaN };
   const sorted = Float64Array.from(values).sort();
@@ -233,6 +333,10 @@ function base64Filler(bytes: number): string {
   return filler.toString('base64');
 }
 
+/**
+ * Opens one subscription per receiver, each on a graphql-ws connection of its own, pushed onto
+ * `clients` (by receiver index) as soon as it is created; resolves once every one is live.
+ */
 async function openSubscriptions(
   endpoint: Endpoint,
   count: number,
@@ -240,21 +344,11 @@ async function openSubscriptions(
   query: string,
   variablesOf: (i: number) => Record<string, unknown> | undefined,
   onEvent: (receiver: number, data: Record<string, unknown>) => void,
+  clients: Client[] = [],
 ): Promise<Client[]> {
-  const clients: Client[] = [];
   const ready: Promise<void>[] = [];
   for (let i = 0; i < count; i++) {
-    const token = tokenOf(i);
-    const client = createClient({
-      url: endpoint.wsUrl,
-      webSocketImpl: WebSocket,
-      retryAttempts: 0,
-      lazy: false,
-      connectionParams: {
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-        ...endpoint.wsParams,
-      },
-    });
+    const client = connect(endpoint, tokenOf(i));
     clients.push(client);
     ready.push(
       new Promise<void>((resolve, reject) => {
@@ -320,13 +414,20 @@ async function openMode(setup: ModeSetup): Promise<OpenMode> {
     return mode;
   }
   const receivers = setup.receivers;
+  const overSocket = setup.transport === 'socket';
+  /** The receivers' subscription connections, by receiver index (`socket` acks use them). */
+  const receiverClients: Client[] = [];
   const pending: string[][] = receivers.map(() => []);
   const inFlight = new Set<Promise<void>>();
+  const acknowledge = (receiver: number, guids: string[]): Promise<Answer> =>
+    overSocket
+      ? operate(receiverClients[receiver]!, ACKNOWLEDGE, { g: guids })
+      : post(setup.endpoint, receivers[receiver]!.token, ACKNOWLEDGE, { g: guids });
   const ack = (receiver: number) => {
     const guids = pending[receiver]!;
     if (guids.length === 0) return;
     pending[receiver] = [];
-    const done = post(setup.endpoint, receivers[receiver]!.token, ACKNOWLEDGE, { g: guids })
+    const done = acknowledge(receiver, guids)
       .then((answer) => {
         const count = answer.data?.['acknowledgeEnvelopes'];
         if (typeof count === 'number') mode.acked += count;
@@ -358,36 +459,54 @@ async function openMode(setup: ModeSetup): Promise<OpenMode> {
     typename(answer, 'sendMessage') === 'SendMessageSuccess';
   if (setup.kind === 'sealed') {
     const content = base64Filler(setup.contentBytes);
-    send = (index, timestamp) =>
-      post(setup.endpoint, '', SEND_MESSAGE, {
-        ...oneDevice(
-          receivers[index % receivers.length]!,
-          timestamp,
-          'UNIDENTIFIED_SENDER',
-          content,
-        ),
-        a: { unidentifiedAccessKey: setup.accessKeys[index % receivers.length] },
-      });
+    const variables = (index: number, timestamp: number) => ({
+      ...oneDevice(receivers[index % receivers.length]!, timestamp, 'UNIDENTIFIED_SENDER', content),
+      a: { unidentifiedAccessKey: setup.accessKeys[index % receivers.length] },
+    });
+    if (overSocket) {
+      const sockets = await connectAll(
+        setup.endpoint,
+        Array.from({ length: Math.max(1, setup.senderSockets) }, () => ''),
+      );
+      send = (index, timestamp) =>
+        operate(sockets[index % sockets.length]!, SEND_MESSAGE, variables(index, timestamp));
+    } else {
+      send = (index, timestamp) =>
+        post(setup.endpoint, '', SEND_MESSAGE, variables(index, timestamp));
+    }
   } else if (setup.kind === 'single') {
     const content = base64Filler(setup.contentBytes);
     const senders = setup.senderTokens.length;
+    const sockets = overSocket ? await connectAll(setup.endpoint, setup.senderTokens) : [];
     send = (index, timestamp) => {
       const pair = index % (senders * receivers.length);
       const receiver = receivers[Math.floor(pair / senders)]!;
-      return post(
-        setup.endpoint,
-        setup.senderTokens[pair % senders]!,
-        SEND_MESSAGE,
-        oneDevice(receiver, timestamp, 'CIPHERTEXT', content),
-      );
+      const variables = oneDevice(receiver, timestamp, 'CIPHERTEXT', content);
+      return overSocket
+        ? operate(sockets[pair % senders]!, SEND_MESSAGE, variables)
+        : post(setup.endpoint, setup.senderTokens[pair % senders]!, SEND_MESSAGE, variables);
     };
   } else {
-    send = (_index, timestamp) =>
-      post(setup.endpoint, '', MULTI_SEND, {
-        p: setup.payload,
-        t: timestamp,
-        a: { unidentifiedAccessKey: setup.accessKey },
-      });
+    const access = { unidentifiedAccessKey: setup.accessKey };
+    if (overSocket) {
+      const sockets = await connectAll(
+        setup.endpoint,
+        Array.from({ length: Math.max(1, setup.senderSockets) }, () => ''),
+      );
+      send = (index, timestamp) =>
+        operate(sockets[index % sockets.length]!, MULTI_SEND, {
+          p: setup.payload,
+          t: timestamp,
+          a: access,
+        });
+    } else {
+      send = (_index, timestamp) =>
+        post(setup.endpoint, '', MULTI_SEND, {
+          p: setup.payload,
+          t: timestamp,
+          a: { unidentifiedAccessKey: setup.accessKey },
+        });
+    }
     answerOk = (answer) =>
       typename(answer, 'sendMultiRecipientMessage') === 'MultiRecipientMessageSuccess';
   }
@@ -415,6 +534,7 @@ async function openMode(setup: ModeSetup): Promise<OpenMode> {
       if (guids.length >= ACK_BATCH) ack(receiver);
       mode.onArrival?.(envelope.clientTimestamp, performance.now());
     },
+    receiverClients,
   );
   return mode;
 }
