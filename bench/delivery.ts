@@ -62,7 +62,9 @@ import { writeResults } from './load.ts';
  *   each identified sender sends on its own authenticated graphql-ws connection to the gateway
  *   (sealed-sender and multi-recipient sends spread over as many unauthenticated connections),
  *   and each receiving device acknowledges over the connection its subscription runs on. Their
- *   own accounts, and the same scheduling, batching and accounting as the HTTP modes.
+ *   own accounts, and the same scheduling, batching and accounting as the HTTP modes;
+ * - `split-socket`, `multi-split`: `socket` and `multi-socket` on the deployment shape of
+ *   `split` (messages in its own process, behind its own gateway).
  *
  * The platform (gateway + subgraphs, real PostgreSQL and Redis) runs in this process; the load
  * generator (senders and every receiving device) runs in a child process
@@ -72,13 +74,14 @@ import { writeResults } from './load.ts';
  * Environment: `BENCH_RATES` (sends/s, comma separated), `BENCH_DURATION_MS` per phase,
  * `BENCH_SENDERS`, `BENCH_RECEIVERS` (per single-device mode), `BENCH_MULTI_ACCOUNTS`,
  * `BENCH_MULTI_RATES` (multi-recipient sends/s), `BENCH_MODES` (subset of
- * gateway,socket,split,sealed,socket-sealed,direct,echo,multi,multi-socket). Above 500/s (the
+ * gateway,socket,split,split-socket,sealed,socket-sealed,direct,echo,multi,multi-socket,
+ * multi-split). Above 500/s (the
  * latency target's rate), a mode stops climbing after two rates in a row that it did not
  * sustain; a multi-recipient mode stops after two (the machine is shared: overload only slows
  * everyone down).
  *
- * Targets: single-device on the best of the gateway paths (`gateway`, `socket`, `split`),
- * multi-recipient on the best of `multi` and `multi-socket`; `targets.metBy` names the mode.
+ * Targets: single-device on the best of the gateway paths (`gateway`, `socket`, `split`,
+ * `split-socket`), multi-recipient on the best of the multi modes; `targets.metBy` names the mode.
  */
 const list = (name: string, fallback: string) =>
   (process.env[name] ?? fallback).split(',').map(Number).filter(Number.isFinite);
@@ -94,13 +97,14 @@ const SINGLE_MODES = [
   'gateway',
   'socket',
   'split',
+  'split-socket',
   'sealed',
   'socket-sealed',
   'direct',
   'echo',
 ] as const;
 /** Multi-recipient modes, in the order each rate runs them. */
-const MULTI_MODES = ['multi', 'multi-socket'] as const;
+const MULTI_MODES = ['multi', 'multi-socket', 'multi-split'] as const;
 const MODES = new Set(
   (process.env['BENCH_MODES'] ?? [...SINGLE_MODES, ...MULTI_MODES].join(',')).split(','),
 );
@@ -455,7 +459,11 @@ try {
     receivers: receiversOf(receivers),
     contentBytes: CONTENT_BYTES,
   });
-  const multi = async (prefix: string, transport: Transport): Promise<ModeSetup> => {
+  const multi = async (
+    prefix: string,
+    transport: Transport,
+    endpoint: Endpoint = gatewayEndpoint,
+  ): Promise<ModeSetup> => {
     const recipients = await registerMany(platform, MULTI_ACCOUNTS, prefix);
     console.log(`encrypting a multi-recipient payload for ${recipients.length} devices…`);
     const payload = await multiRecipientPayload(
@@ -467,7 +475,7 @@ try {
     const accessKey = combinedAccessKey(recipients.map((r) => r.unidentifiedAccessKey));
     return {
       kind: 'multi',
-      endpoint: gatewayEndpoint,
+      endpoint,
       transport,
       senderSockets: SENDERS,
       payload: Buffer.from(payload).toString('base64'),
@@ -491,12 +499,29 @@ try {
   if (MODES.has('socket-sealed')) {
     modes['socket-sealed'] = sealed(await registerMany(platform, RECEIVERS, '41562'), 'socket');
   }
+  /** The deployment-shaped platform: messages in a process of its own behind a second gateway. */
+  let splitEndpoint: Endpoint | undefined;
+  const split = async (): Promise<Endpoint> => {
+    if (!splitEndpoint) {
+      splitMessages = await spawnSubgraphProcess('messages', platform.processEnv());
+      const splitGateway = await platform.startGateway(splitMessages.url);
+      splitEndpoint = {
+        httpUrl: splitGateway.url,
+        wsUrl: splitGateway.wsUrl,
+        headers: {},
+        wsParams: {},
+      };
+    }
+    return splitEndpoint;
+  };
   if (MODES.has('split')) {
-    splitMessages = await spawnSubgraphProcess('messages', platform.processEnv());
-    const splitGateway = await platform.startGateway(splitMessages.url);
-    modes['split'] = single(
-      { httpUrl: splitGateway.url, wsUrl: splitGateway.wsUrl, headers: {}, wsParams: {} },
-      await registerMany(platform, RECEIVERS, '41560'),
+    modes['split'] = single(await split(), await registerMany(platform, RECEIVERS, '41560'));
+  }
+  if (MODES.has('split-socket')) {
+    modes['split-socket'] = single(
+      await split(),
+      await registerMany(platform, RECEIVERS, '41564'),
+      'socket',
     );
   }
   if (MODES.has('direct')) {
@@ -512,6 +537,9 @@ try {
   }
   if (MODES.has('multi')) modes['multi'] = await multi('41558', 'http');
   if (MODES.has('multi-socket')) modes['multi-socket'] = await multi('41563', 'socket');
+  if (MODES.has('multi-split')) {
+    modes['multi-split'] = await multi('41565', 'socket', await split());
+  }
   const components = await measureComponents(platform, senders[0]!, senders[1]!);
   console.log(
     `setup done in ${Math.round((Date.now() - started) / 1000)} s; opening subscriptions…`,
@@ -526,6 +554,9 @@ try {
     }
     return count;
   };
+  /** Modes whose messages subgraph runs in the child process (its CPU counts as the platform's). */
+  const usesSplit = (mode: string) =>
+    mode === 'split' || mode === 'split-socket' || mode === 'multi-split';
   const runPhase = async (mode: string, rate: number, unit: string) => {
     const profiler = process.env['BENCH_CPU_PROFILE'] ? new Session() : undefined;
     if (profiler) {
@@ -534,7 +565,7 @@ try {
       await profiler.post('Profiler.start');
     }
     const cpuBefore = process.cpuUsage();
-    const childCpuBefore = mode === 'split' ? processCpuMs(splitMessages?.child.pid) : 0;
+    const childCpuBefore = usesSplit(mode) ? processCpuMs(splitMessages?.child.pid) : 0;
     const ticksBefore = machineTicks();
     const wallBefore = performance.now();
     const answer = await generator.ask({
@@ -547,8 +578,9 @@ try {
     });
     if (answer.type !== 'result') throw new Error('unexpected generator answer');
     const cpu = process.cpuUsage(cpuBefore);
-    const childCpuMs =
-      mode === 'split' ? processCpuMs(splitMessages?.child.pid) - childCpuBefore : 0;
+    const childCpuMs = usesSplit(mode)
+      ? processCpuMs(splitMessages?.child.pid) - childCpuBefore
+      : 0;
     const ticks = machineTicks();
     const wallMs = performance.now() - wallBefore;
     if (profiler) {
@@ -633,6 +665,8 @@ try {
     multiRecipient: multiSummary('multi'),
     /** `multi` with sends and acknowledgements over graphql-ws. */
     multiRecipientSocket: multiSummary('multi-socket'),
+    /** `multi-socket` with the messages subgraph in a process of its own. */
+    multiRecipientSplit: multiSummary('multi-split'),
     byRate: RATES.map((rate) => ({
       rate,
       p50ms: perMode(SINGLE_MODES, (mode) => at(mode, rate)?.deliveryLatencyMs.p50),
@@ -665,6 +699,14 @@ try {
         at('socket', rate)?.deliveryLatencyMs.p99,
         at('gateway', rate)?.deliveryLatencyMs.p99,
       ),
+      cpuPerEnvelopeSplitSocketToSplit: ratio(
+        at('split-socket', rate)?.platformCpuMsPerEnvelope,
+        at('split', rate)?.platformCpuMsPerEnvelope,
+      ),
+      cpuPerEnvelopeSplitSocketToDirect: ratio(
+        at('split-socket', rate)?.platformCpuMsPerEnvelope,
+        at('direct', rate)?.platformCpuMsPerEnvelope,
+      ),
       cpuPerEnvelopeSocketSealedToSealed: ratio(
         at('socket-sealed', rate)?.platformCpuMsPerEnvelope,
         at('sealed', rate)?.platformCpuMsPerEnvelope,
@@ -692,6 +734,9 @@ try {
       sustainedGatewayToDirect: ratio(highest('gateway'), highest('direct')),
       sustainedGatewayToEcho: ratio(highest('gateway'), highest('echo')),
       sustainedSocketToGateway: ratio(highest('socket'), highest('gateway')),
+      sustainedSplitSocketToSplit: ratio(highest('split-socket'), highest('split')),
+      sustainedSplitSocketToDirect: ratio(highest('split-socket'), highest('direct')),
+      sustainedSplitSocketToEcho: ratio(highest('split-socket'), highest('echo')),
       sustainedSocketSealedToSealed: ratio(highest('socket-sealed'), highest('sealed')),
       deliveredMultiSocketToMulti: ratio(
         highestDelivered('multi-socket'),
@@ -714,7 +759,7 @@ try {
     return found;
   };
   /** Single-device targets: the gateway paths (HTTP, graphql-ws, messages in its own process). */
-  const gatewayModes = ['gateway', 'socket', 'split'];
+  const gatewayModes = ['gateway', 'socket', 'split', 'split-socket'];
   const bestSustained = best(gatewayModes, highest, (a, b) => a > b);
   const bestP99At500 = best(
     gatewayModes,
@@ -751,7 +796,9 @@ try {
       loadAverageBefore: loadBefore.map((value) => Number(value.toFixed(2))),
       loadAverageAfter: loadavg().map((value) => Number(value.toFixed(2))),
       note:
-        'One machine for everything: this process runs the gateway and the five subgraphs; the ' +
+        'One machine for everything: this process runs the gateway and the five subgraphs (in ' +
+        'split, split-socket and multi-split the messages subgraph runs in a child process behind ' +
+        "a gateway of its own, and its CPU counts as the platform's); the " +
         'generator (senders and every receiving device) is a child process; PostgreSQL and Redis ' +
         'are the shared local servers; other people run tests on the same 2 cores.',
     },
