@@ -39,6 +39,7 @@ import type {
   Transport,
 } from './delivery-generator.ts';
 import { writeResults } from './load.ts';
+import { AccountsClient } from '@courier/server';
 
 /**
  * Envelope delivery, open loop (issue 5): send → receive latency and the highest sustained
@@ -295,8 +296,9 @@ function receiversOf(accounts: readonly TestAccount[]) {
 
 /**
  * CPU and wall time per call of the pieces of an identified send, in this process, closed loop
- * (warm-up first): the block check (accounts' internal API, as `AccountsClient.isBlocked` calls
- * it), the `messages` bucket, one bus publish, and the outbox's store-then-publish of one
+ * (warm-up first): the block check (the exact-pair route of accounts' internal API, which every
+ * identified send called before block lists were cached, and `AccountsClient.isBlocked` as sends
+ * call it now: a version-token read in Redis and the cached list), the `messages` bucket, one bus publish, and the outbox's store-then-publish of one
  * envelope alone (concurrency 1: one insert per send) and with 32 concurrent sends (group
  * commit: one insert for many).
  */
@@ -323,6 +325,9 @@ async function measureComponents(platform: Platform, a: TestAccount, b: TestAcco
   };
   const origin = platform.subgraphs.accounts.url.replace(/\/graphql$/, '');
   const blocksUrl = `${origin}/internal/blocks/${b.aci}/${a.aci}`;
+  const cachedBlocks = new AccountsClient(platform.subgraphs.accounts.url, platform.routerSecret, {
+    blockListVersions: platform.runtime.blockListVersions,
+  });
   const outbox = platform.messages[0]!.outbox;
   const envelope = (i: number) => [
     {
@@ -338,6 +343,7 @@ async function measureComponents(platform: Platform, a: TestAccount, b: TestAcco
       });
       await response.json();
     }),
+    blockCheckCached: await measure(1000, 10, () => cachedBlocks.isBlocked(b.aci, a.aci)),
     messagesBucket: await measure(1000, 10, (i) =>
       platform.runtime.limits.consume('messages', `bench${i}__components`),
     ),

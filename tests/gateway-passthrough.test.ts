@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createServer, type Server, type Socket } from 'node:net';
 import {
   ACKNOWLEDGE_ENVELOPES,
   ENVELOPES_SUBSCRIPTION,
@@ -14,6 +15,7 @@ import {
 import type { Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_PENDING_FRAMES } from '@courier/gateway';
 
 const SEND = `mutation Send($d: String!, $i: SendMessageInput!) {
   sendMessage(destination: $d, input: $i) { __typename ... on SendMessageSuccess { needsSync } } }`;
@@ -45,6 +47,26 @@ async function passedThrough(platform: Platform, operationType?: string): Promis
     total += Number(line.split(' ').pop());
   }
   return total;
+}
+
+/** A bare graphql-ws socket through the gateway, initialised and acknowledged. */
+async function openRawSocket(
+  wsUrl: string,
+  token: string,
+): Promise<{ ws: WebSocket; closed: Promise<number> }> {
+  const ws = new WebSocket(wsUrl, 'graphql-transport-ws');
+  const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+  const acknowledged = new Promise<void>((resolve) =>
+    ws.on('message', (data) => {
+      if ((JSON.parse(String(data)) as { type: string }).type === 'connection_ack') resolve();
+    }),
+  );
+  await new Promise((resolve) => ws.once('open', resolve));
+  ws.send(
+    JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }),
+  );
+  await acknowledged;
+  return { ws, closed };
 }
 
 describe('the gateway passthrough lane for single-subgraph graphql-ws operations', () => {
@@ -187,31 +209,55 @@ describe('the gateway passthrough lane for single-subgraph graphql-ws operations
   });
 
   it('closes a socket that reuses the id of a running operation with 4409', async () => {
-    const socket = new WebSocket(platform.gatewayWsUrl, 'graphql-transport-ws');
-    const frames: { type: string; id?: string }[] = [];
-    const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
-    const acknowledged = new Promise<void>((resolve) =>
-      socket.on('message', (data) => {
-        const frame = JSON.parse(String(data)) as { type: string; id?: string };
-        frames.push(frame);
-        if (frame.type === 'connection_ack') resolve();
-      }),
-    );
-    await new Promise((resolve) => socket.once('open', resolve));
-    socket.send(
-      JSON.stringify({
-        type: 'connection_init',
-        payload: { authorization: `Bearer ${alice.token}` },
-      }),
-    );
-    await acknowledged;
+    const socket = await openRawSocket(platform.gatewayWsUrl, alice.token);
     const subscribeFrame = JSON.stringify({
       id: 'same',
       type: 'subscribe',
       payload: { query: ENVELOPES_SUBSCRIPTION },
     });
-    socket.send(subscribeFrame);
-    socket.send(subscribeFrame);
-    expect(await closed).toBe(4409);
+    socket.ws.send(subscribeFrame);
+    socket.ws.send(subscribeFrame);
+    expect(await socket.closed).toBe(4409);
+  });
+
+  it('ends operations with INTERNAL when the subgraph cannot be reached', async () => {
+    const unused = createServer();
+    await new Promise<void>((resolve) => unused.listen(0, '127.0.0.1', resolve));
+    const { port } = unused.address() as { port: number };
+    await new Promise((resolve) => unused.close(resolve));
+    const gateway = await platform.startGateway(`http://127.0.0.1:${port}/graphql`);
+    const client = createWsClient(gateway.wsUrl, { token: alice.token });
+    try {
+      const answer = await once(client, ACKNOWLEDGE_ENVELOPES, { g: [] }).catch(
+        (errors: unknown) => ({ errors }) as GraphQLResponse,
+      );
+      expect(answer.errors?.[0]?.extensions?.['code']).toBe('INTERNAL');
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it('closes with 1013 a client that floods operations while the subgraph socket connects', async () => {
+    const silent: Socket[] = [];
+    const blackHole: Server = createServer((socket) => silent.push(socket));
+    await new Promise<void>((resolve) => blackHole.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = blackHole.address() as { port: number };
+      const gateway = await platform.startGateway(`http://127.0.0.1:${port}/graphql`);
+      const socket = await openRawSocket(gateway.wsUrl, alice.token);
+      for (let i = 0; i <= MAX_PENDING_FRAMES; i++) {
+        socket.ws.send(
+          JSON.stringify({
+            id: String(i),
+            type: 'subscribe',
+            payload: { query: ACKNOWLEDGE_ENVELOPES, variables: { g: [] } },
+          }),
+        );
+      }
+      expect(await socket.closed).toBe(1013);
+    } finally {
+      for (const socket of silent) socket.destroy();
+      await new Promise((resolve) => blackHole.close(resolve));
+    }
   });
 });

@@ -5,6 +5,7 @@ import {
   ROUTER_SECRET_HEADER,
 } from '@courier/schema';
 import { WebSocket, type RawData } from 'ws';
+import type { PinoLikeLogger } from './logger.ts';
 import type { SingleSubgraphOperation, SingleSubgraphOperations } from './single-subgraph.ts';
 
 /** The graphql-ws subprotocol (graphql-transport-ws). */
@@ -12,6 +13,18 @@ const GRAPHQL_WS_PROTOCOL = 'graphql-transport-ws';
 
 /** WebSocket close code for refused or revoked credentials (graphql-ws `Unauthorized`). */
 const CLOSE_UNAUTHORIZED = 4401;
+
+/** Close code for a client that does not keep up ("Try Again Later"); clients reconnect. */
+const CLOSE_TRY_AGAIN_LATER = 1013;
+
+/**
+ * Most bytes waiting to be written to one client socket; a client that lets more pile up (it
+ * does not read) is closed rather than held in the gateway's memory.
+ */
+export const MAX_CLIENT_BUFFERED_BYTES = 8 * 1024 * 1024;
+
+/** Most client frames held while an upstream socket is still connecting. */
+export const MAX_PENDING_FRAMES = 256;
 
 /** What {@link SubgraphPassthrough} needs to reach subgraphs. */
 export interface PassthroughOptions {
@@ -23,6 +36,8 @@ export interface PassthroughOptions {
   readonly maxPayload: number;
   /** Counts each operation handed over (metrics). */
   readonly onOperation?: (operation: SingleSubgraphOperation) => void;
+  /** Where an upstream socket that ends running operations is reported (subgraph and close code). */
+  readonly logger?: Pick<PinoLikeLogger, 'warn'> | undefined;
 }
 
 /** What a client's `subscribe` message carries. */
@@ -45,12 +60,16 @@ function errorFrame(id: string, message: string, code: string): string {
  * Each client socket gets at most one upstream socket per subgraph, opened on its first such
  * operation with the client's `authorization` and pseudonym from its `connection_init` and the
  * router secret, so the subgraph authenticates the device once per socket and revokes it by
- * closing (4401, passed on to the client as `UNAUTHENTICATED` errors of its operations). The
+ * closing (4401, passed on to the client as `UNAUTHENTICATED` errors of its operations; as
+ * Signal's authenticated socket, it outlives the token's expiry but not a revocation). The
  * operation ids are the client's own. Errors inside results are the subgraph's, formatted to
  * the closed code set there. If an upstream socket fails, every operation it carried ends with
  * an `INTERNAL` error (the client subscribes again, through any instance) and the next operation
- * opens a new one. Decision: a client that reuses the id of a running passthrough operation is
- * closed with 4409, as graphql-ws does; ids are not checked across the two lanes.
+ * opens a new one. Memory is bounded: a client that does not read (over
+ * {@link MAX_CLIENT_BUFFERED_BYTES} waiting) or floods operations while its upstream socket
+ * connects (over {@link MAX_PENDING_FRAMES}) is closed with 1013, and reconnects. Decision: a
+ * client that reuses the id of a running passthrough operation is closed with 4409, as
+ * graphql-ws does; ids are not checked across the two lanes.
  */
 export class SubgraphPassthrough {
   readonly #options: PassthroughOptions;
@@ -139,7 +158,8 @@ export class ClientLane {
 
   #send(upstream: Upstream, frame: string | Buffer): void {
     if (upstream.ready) upstream.socket.send(frame, { binary: false });
-    else upstream.pending.push(frame);
+    else if (upstream.pending.length < MAX_PENDING_FRAMES) upstream.pending.push(frame);
+    else this.#client.close(CLOSE_TRY_AGAIN_LATER, 'Too many operations while connecting');
   }
 
   #upstream(subgraph: string): Upstream {
@@ -205,11 +225,22 @@ export class ClientLane {
   }
 
   #toClient(frame: string | Buffer): void {
-    if (this.#client.readyState === WebSocket.OPEN) this.#client.send(frame, { binary: false });
+    if (this.#client.readyState !== WebSocket.OPEN) return;
+    if (this.#client.bufferedAmount > MAX_CLIENT_BUFFERED_BYTES) {
+      this.#client.close(CLOSE_TRY_AGAIN_LATER, 'Client too slow');
+      return;
+    }
+    this.#client.send(frame, { binary: false });
   }
 
   #upstreamClosed(subgraph: string, upstream: Upstream, code: number): void {
     if (this.#upstreams.get(subgraph) === upstream) this.#upstreams.delete(subgraph);
+    if (upstream.ids.size > 0) {
+      this.#options.logger?.warn(
+        { subgraph, code, operations: upstream.ids.size },
+        'passthrough socket to a subgraph closed with operations running',
+      );
+    }
     const [message, errorCode] =
       code === CLOSE_UNAUTHORIZED
         ? ['Unauthorized', ErrorCode.UNAUTHENTICATED]

@@ -47,6 +47,7 @@ export {
   type MetricsSource,
   type TlsFiles,
 } from './options.ts';
+export { MAX_CLIENT_BUFFERED_BYTES, MAX_PENDING_FRAMES } from './passthrough.ts';
 import type { PinoLikeLogger } from './logger.ts';
 export type { PinoLikeLogger } from './logger.ts';
 
@@ -98,6 +99,7 @@ function createPassthrough(
     routerSecret: resolved.routerSecret,
     maxPayload: resolved.maxRequestBytes,
     onOperation,
+    logger: resolved.logger,
   });
 }
 
