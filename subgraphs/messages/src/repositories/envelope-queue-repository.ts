@@ -18,6 +18,13 @@ export interface StoredEnvelope {
   readonly envelope: Uint8Array;
 }
 
+/** Guids a device acknowledges, for {@link EnvelopeQueueRepository.deleteForDevices}. */
+export interface DeviceEnvelopes {
+  readonly aci: string;
+  readonly deviceId: number;
+  readonly guids: readonly string[];
+}
+
 /** Where a drain stopped: the last envelope it read (keyset pagination). */
 export interface QueuePosition {
   readonly serverTimestamp: number;
@@ -92,21 +99,46 @@ export class EnvelopeQueueRepository {
   }
 
   /**
-   * Deletes those of `guids` that belong to the device; resolves with the encoded envelopes that
-   * went (their number is the count of deleted rows).
+   * Deletes, in one statement, those of each request's `guids` that belong to its device;
+   * resolves with one list per request (in order) of the encoded envelopes that went (their
+   * number is the count of deleted rows). Several devices' acknowledgements share the statement.
    */
-  async deleteForDevice(
-    aci: string,
-    deviceId: number,
-    guids: readonly string[],
-  ): Promise<Uint8Array[]> {
-    if (guids.length === 0) return [];
-    const rows = await this.#prisma.$queryRaw<{ envelope: Uint8Array }[]>`
-      DELETE FROM messages.queued_envelopes
-      WHERE guid = ANY(${[...guids]}::uuid[])
-        AND destination_aci = ${aci}::uuid AND destination_device_id = ${deviceId}
-      RETURNING envelope`;
-    return rows.map((row) => new Uint8Array(row.envelope));
+  async deleteForDevices(requests: readonly DeviceEnvelopes[]): Promise<Uint8Array[][]> {
+    const guids: string[] = [];
+    const acis: string[] = [];
+    const deviceIds: number[] = [];
+    /** Which request a (guid, device) answers to: the first that named it. */
+    const owners = new Map<string, number>();
+    requests.forEach((request, index) => {
+      for (const guid of request.guids) {
+        const key = `${guid} ${request.aci} ${request.deviceId}`;
+        if (owners.has(key)) continue;
+        owners.set(key, index);
+        guids.push(guid);
+        acis.push(request.aci);
+        deviceIds.push(request.deviceId);
+      }
+    });
+    const deleted = requests.map((): Uint8Array[] => []);
+    if (guids.length === 0) return deleted;
+    const rows = await this.#prisma.$queryRaw<
+      {
+        guid: string;
+        destination_aci: string;
+        destination_device_id: number;
+        envelope: Uint8Array;
+      }[]
+    >`
+      DELETE FROM messages.queued_envelopes q
+      USING unnest(${guids}::uuid[], ${acis}::uuid[], ${deviceIds}::int[]) AS a(g, a, d)
+      WHERE q.guid = a.g AND q.destination_aci = a.a AND q.destination_device_id = a.d
+      RETURNING q.guid::text AS guid, q.destination_aci::text AS destination_aci,
+        q.destination_device_id, q.envelope`;
+    for (const row of rows) {
+      const index = owners.get(`${row.guid} ${row.destination_aci} ${row.destination_device_id}`);
+      if (index !== undefined) deleted[index]!.push(new Uint8Array(row.envelope));
+    }
+    return deleted;
   }
 
   /**

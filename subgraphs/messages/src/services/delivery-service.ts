@@ -3,7 +3,11 @@ import type { AuthenticatedDevice } from '@courier/auth';
 import { BadUserInputError } from '@courier/errors';
 import { envelopeMetrics, isUuid } from '@courier/server';
 import type { EnvelopeChannelRepository } from '../repositories/envelope-channel-repository.ts';
-import type { EnvelopeQueueRepository } from '../repositories/envelope-queue-repository.ts';
+import type {
+  DeviceEnvelopes,
+  EnvelopeQueueRepository,
+} from '../repositories/envelope-queue-repository.ts';
+import { GroupCommit } from './group-commit.ts';
 import { envelopeModelOf, type EnvelopeEventModel, type EnvelopeModel } from './envelope-model.ts';
 import { drainThenLive } from './envelope-stream.ts';
 import type { ReceiptService } from './receipt-service.ts';
@@ -51,6 +55,7 @@ export class DeliveryService {
   readonly #queue: EnvelopeQueueRepository;
   readonly #receipts: Pick<ReceiptService, 'acknowledged'>;
   readonly #now: () => number;
+  readonly #deletes: GroupCommit<DeviceEnvelopes, Uint8Array[]>;
 
   constructor(
     channels: EnvelopeChannelRepository,
@@ -62,6 +67,10 @@ export class DeliveryService {
     this.#queue = queue;
     this.#receipts = receipts;
     this.#now = now;
+    this.#deletes = new GroupCommit({
+      run: (requests) => queue.deleteForDevices(requests),
+      weightOf: (request) => request.guids.length,
+    });
   }
 
   /**
@@ -119,7 +128,8 @@ export class DeliveryService {
 
   /**
    * Deletes the named envelopes that are the device's own (others' guids and unknown guids are
-   * ignored) and answers how many were deleted. Then the senders of the identified ones get
+   * ignored) and answers how many were deleted. Concurrent acknowledgements (of any devices)
+   * share one delete ({@link GroupCommit}), since clients acknowledge envelope by envelope. Then the senders of the identified ones get
    * server delivery receipts (see `ReceiptService`); a failure there does not undo the ack.
    *
    * @throws BadUserInputError beyond {@link MAX_ACKNOWLEDGED_GUIDS} guids or for a malformed guid.
@@ -132,7 +142,11 @@ export class DeliveryService {
     if (!normalised.every((guid) => isUuid(guid))) {
       throw new BadUserInputError('guids must be UUIDs', 'guids');
     }
-    const deleted = await this.#queue.deleteForDevice(device.aci, device.deviceId, normalised);
+    const deleted = await this.#deletes.submit({
+      aci: device.aci,
+      deviceId: device.deviceId,
+      guids: normalised,
+    });
     envelopeMetrics.acked.inc(deleted.length);
     if (deleted.length > 0) await this.#receipts.acknowledged(device, deleted);
     return deleted.length;
