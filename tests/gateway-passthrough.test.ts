@@ -14,7 +14,7 @@ import {
 } from '@courier/testing';
 import type { Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MAX_PENDING_FRAMES } from '@courier/gateway';
 
 const SEND = `mutation Send($d: String!, $i: SendMessageInput!) {
@@ -35,19 +35,28 @@ async function once<T>(
   }
 }
 
-/** The passthrough counter of the gateway, summed over operations of `operationType`. */
-async function passedThrough(platform: Platform, operationType?: string): Promise<number> {
-  const response = await fetch(new URL('/metrics', platform.gatewayUrl), {
+/** A gateway metric summed over its samples, those of `operationType` only when given. */
+async function gatewayMetric(
+  platform: Platform,
+  name: string,
+  operationType?: string,
+  gatewayUrl = platform.gatewayUrl,
+): Promise<number> {
+  const response = await fetch(new URL('/metrics', gatewayUrl), {
     headers: { 'x-router-secret': platform.routerSecret },
   });
   let total = 0;
   for (const line of (await response.text()).split('\n')) {
-    if (!line.startsWith('courier_gateway_passthrough_operations_total{')) continue;
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
     if (operationType && !line.includes(`operationType="${operationType}"`)) continue;
     total += Number(line.split(' ').pop());
   }
   return total;
 }
+
+/** The passthrough counter of the gateway, summed over operations of `operationType`. */
+const passedThrough = (platform: Platform, operationType?: string) =>
+  gatewayMetric(platform, 'courier_gateway_passthrough_operations_total', operationType);
 
 /** A bare graphql-ws socket through the gateway, initialised and acknowledged. */
 async function openRawSocket(
@@ -143,11 +152,16 @@ describe('the gateway passthrough lane for single-subgraph graphql-ws operations
 
   it('counts the envelope stream it carries, and leaves joins and subgraphs without graphql-ws to Hive on the same socket, mutations included', async () => {
     const carol = await registerTestAccount(platform, '+14155557303');
-    const client = createWsClient(platform.gatewayWsUrl, { token: carol.token });
+    // A gateway of its own, so that no other test's subscriptions move its gauge.
+    const gateway = await platform.startGateway(platform.subgraphs.messages.url);
+    const open = () =>
+      gatewayMetric(platform, 'courier_gateway_subscriptions_open', undefined, gateway.url);
+    const client = createWsClient(gateway.wsUrl, { token: carol.token });
     const before = await passedThrough(platform);
     const events = subscribe<{ envelopes: EnvelopeEvent }>(client, ENVELOPES_SUBSCRIPTION);
     try {
       expect((await events.next()).value?.data?.envelopes.__typename).toBe('QueueEmpty');
+      expect(await open()).toBe(1);
       const me = await once<{ me: { aci: string; number: string; identityKey: string } }>(
         client,
         '{ me { aci number identityKey } }',
@@ -164,7 +178,17 @@ describe('the gateway passthrough lane for single-subgraph graphql-ws operations
       expect(form).toEqual({
         data: { createAttachmentUploadForm: { __typename: 'AttachmentUploadForm' } },
       });
-      expect(await passedThrough(platform)).toBe(before + 1);
+      expect(
+        await gatewayMetric(
+          platform,
+          'courier_gateway_passthrough_operations_total',
+          undefined,
+          gateway.url,
+        ),
+      ).toBe(1);
+      expect(await passedThrough(platform)).toBe(before);
+      await events.return?.();
+      await vi.waitFor(async () => expect(await open()).toBe(0));
     } finally {
       await events.return?.();
       await client.dispose();

@@ -4,11 +4,10 @@ import {
   type GatewayCLIConfig,
   type GatewayConfigSupergraph,
 } from '@graphql-hive/gateway';
-import type { Metric } from 'prom-client';
 import { corsOption, useVaryOrigin } from './cors.ts';
 import { createMaskError, INTERNAL_MESSAGE, useValidationErrorCode } from './errors.ts';
 import { operationLimitPlugins, useRequestSizeLimit } from './limits.ts';
-import { gatewayMetricsPlugins } from './metrics.ts';
+import { createGatewayMetrics, gatewayMetricsPlugins, type GatewayMetrics } from './metrics.ts';
 import { hiveLoggerFromPino } from './logger.ts';
 import {
   resolveGatewayOptions,
@@ -32,7 +31,7 @@ export const GRAPHQL_ENDPOINT = '/graphql';
 export function createRuntimeConfig(
   options: ResolvedGatewayOptions,
   tracing?: GatewayTracingPlugin,
-  ownMetrics: readonly Metric[] = [],
+  metrics: GatewayMetrics = createGatewayMetrics(),
 ): GatewayConfigSupergraph {
   const { production, routerSecret } = options;
   const locations = subgraphLocations(options.supergraphSdl, options.subgraphUrls);
@@ -68,7 +67,7 @@ export function createRuntimeConfig(
         { routerSecret, metricsToken: options.metricsToken },
         context,
         options.extraMetrics,
-        ownMetrics,
+        metrics,
       ),
     ],
   };

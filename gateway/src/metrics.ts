@@ -44,23 +44,40 @@ export function gatewayOperationLabel(
 }
 
 /**
- * Counts operations the graphql-ws passthrough lane handed to a subgraph (they bypass Hive, so
- * `graphql_envelop_request` does not see them); served with the gateway's other metrics.
+ * The gateway's own metrics that both Hive's plugins and the graphql-ws passthrough lane feed
+ * (the lane bypasses Hive, so Hive's plugins do not see its operations): created unregistered,
+ * served from the gateway's registry by {@link gatewayMetricsPlugins}.
  */
-export function createPassthroughMetrics(): {
-  readonly metric: Metric;
-  count(operation: { subgraph: string; operationType: string; document: DocumentNode }): void;
-} {
-  const counter = new Counter({
+export interface GatewayMetrics {
+  readonly metrics: readonly Metric[];
+  /** Subscriptions open through this gateway (Hive's and the lane's). */
+  readonly subscriptionsOpen: Gauge;
+  /** Counts an operation the lane handed straight to its subgraph. */
+  passedThrough(operation: {
+    subgraph: string;
+    operationType: string;
+    document: DocumentNode;
+  }): void;
+}
+
+/** Creates {@link GatewayMetrics}. */
+export function createGatewayMetrics(): GatewayMetrics {
+  const passthroughOperations = new Counter({
     name: 'courier_gateway_passthrough_operations_total',
     help: 'graphql-ws operations handed straight to the one subgraph that answers them',
     labelNames: ['subgraphName', 'operationType', 'operation'],
     registers: [],
   });
+  const subscriptionsOpen = new Gauge({
+    name: 'courier_gateway_subscriptions_open',
+    help: 'GraphQL subscriptions currently open through this gateway (graphql-ws and SSE)',
+    registers: [],
+  });
   return {
-    metric: counter,
-    count(operation) {
-      counter.inc({
+    metrics: [passthroughOperations, subscriptionsOpen],
+    subscriptionsOpen,
+    passedThrough(operation) {
+      passthroughOperations.inc({
         subgraphName: operation.subgraph,
         operationType: operation.operationType,
         operation: gatewayOperationLabel(operation.document),
@@ -111,10 +128,10 @@ export function gatewayMetricsPlugins(
   access: MetricsAccess,
   context: GatewayConfigContext,
   extraMetrics: readonly MetricsSource[] = [],
-  ownMetrics: readonly Metric[] = [],
+  own: GatewayMetrics = createGatewayMetrics(),
 ): GatewayPlugin[] {
   const registry = new Registry();
-  for (const metric of ownMetrics) registry.registerMetric(metric);
+  for (const metric of own.metrics) registry.registerMetric(metric);
   if (extraMetrics.length === 0) collectDefaultMetrics({ register: registry });
   const operationLabels = ['operationType', 'operation'];
   // Field names of a document that failed validation are the client's words, not the schema's.
@@ -130,11 +147,7 @@ export function gatewayMetricsPlugins(
         ? gatewayOperationLabel(params.document, params.operationName)
         : 'invalid',
   });
-  const subscriptionsOpen = new Gauge({
-    name: 'courier_gateway_subscriptions_open',
-    help: 'GraphQL subscriptions currently open through this gateway (graphql-ws and SSE)',
-    registers: [registry],
-  });
+  const { subscriptionsOpen } = own;
   return [
     {
       onValidate({ params }) {

@@ -4,9 +4,11 @@ import {
   ROUTER_SECRET_CONNECTION_PARAM,
   ROUTER_SECRET_HEADER,
 } from '@courier/schema';
+import { OperationTypeNode } from 'graphql';
 import { WebSocket, type RawData } from 'ws';
 import type { PinoLikeLogger } from './logger.ts';
-import type { SingleSubgraphOperation, SingleSubgraphOperations } from './single-subgraph.ts';
+import type { GatewayMetrics } from './metrics.ts';
+import type { SingleSubgraphOperations } from './single-subgraph.ts';
 
 /** The graphql-ws subprotocol (graphql-transport-ws). */
 const GRAPHQL_WS_PROTOCOL = 'graphql-transport-ws';
@@ -34,8 +36,8 @@ export interface PassthroughOptions {
   readonly routerSecret: string;
   /** Largest frame accepted from a subgraph. */
   readonly maxPayload: number;
-  /** Counts each operation handed over (metrics). */
-  readonly onOperation?: (operation: SingleSubgraphOperation) => void;
+  /** Counts the operations handed over, and the subscriptions among them while they run. */
+  readonly metrics?: Pick<GatewayMetrics, 'passedThrough' | 'subscriptionsOpen'>;
   /** Where an upstream socket that ends running operations is reported (subgraph and close code). */
   readonly logger?: Pick<PinoLikeLogger, 'warn'> | undefined;
 }
@@ -97,7 +99,8 @@ export class ClientLane {
   readonly #client: WebSocket;
   readonly #clientKey: string | undefined;
   readonly #upstreams = new Map<string, Upstream>();
-  readonly #owners = new Map<string, Upstream>();
+  /** Running operations by id: their upstream socket, and whether they are subscriptions. */
+  readonly #owners = new Map<string, { upstream: Upstream; subscription: boolean }>();
   #authorization: string | undefined;
   #acknowledged = false;
   #closed = false;
@@ -130,11 +133,11 @@ export class ClientLane {
     if (!this.#acknowledged || this.#closed || typeof message.id !== 'string') return false;
     const id = message.id;
     if (type === 'complete') {
-      const upstream = this.#owners.get(id);
-      if (!upstream) return false;
-      this.#owners.delete(id);
-      upstream.ids.delete(id);
-      this.#send(upstream, raw as Buffer);
+      const owner = this.#owners.get(id);
+      if (!owner) return false;
+      this.#ended(id);
+      owner.upstream.ids.delete(id);
+      this.#send(owner.upstream, raw as Buffer);
       return true;
     }
     if (type !== 'subscribe') return false;
@@ -149,11 +152,21 @@ export class ClientLane {
       return true;
     }
     const upstream = this.#upstream(operation.subgraph);
-    this.#owners.set(id, upstream);
+    const subscription = operation.operationType === OperationTypeNode.SUBSCRIPTION;
+    this.#owners.set(id, { upstream, subscription });
     upstream.ids.add(id);
-    this.#options.onOperation?.(operation);
+    this.#options.metrics?.passedThrough(operation);
+    if (subscription) this.#options.metrics?.subscriptionsOpen.inc();
     this.#send(upstream, raw as Buffer);
     return true;
+  }
+
+  /** Forgets a finished operation (a subscription no longer counts as open). */
+  #ended(id: string): void {
+    const owner = this.#owners.get(id);
+    if (!owner) return;
+    this.#owners.delete(id);
+    if (owner.subscription) this.#options.metrics?.subscriptionsOpen.dec();
   }
 
   #send(upstream: Upstream, frame: string | Buffer): void {
@@ -206,7 +219,7 @@ export class ClientLane {
       case 'error':
       case 'complete':
         if (typeof message.id === 'string' && upstream.ids.delete(message.id)) {
-          this.#owners.delete(message.id);
+          this.#ended(message.id);
           this.#toClient(data);
         }
         return;
@@ -246,7 +259,7 @@ export class ClientLane {
         ? ['Unauthorized', ErrorCode.UNAUTHENTICATED]
         : ['The connection to the service was lost; subscribe again', ErrorCode.INTERNAL];
     for (const id of upstream.ids) {
-      this.#owners.delete(id);
+      this.#ended(id);
       this.#toClient(errorFrame(id, message, errorCode));
     }
     upstream.ids.clear();
@@ -261,6 +274,6 @@ export class ClientLane {
       else upstream.socket.close(1000, 'Client closed');
     }
     this.#upstreams.clear();
-    this.#owners.clear();
+    for (const id of [...this.#owners.keys()]) this.#ended(id);
   }
 }

@@ -32,13 +32,9 @@ import {
 import { setUpGatewayTracing } from './tracing.ts';
 import type { ClientLane } from './passthrough.ts';
 import { SubgraphPassthrough } from './passthrough.ts';
-import {
-  SingleSubgraphOperations,
-  subscriptionSubgraphs,
-  type SingleSubgraphOperation,
-} from './single-subgraph.ts';
+import { SingleSubgraphOperations, subscriptionSubgraphs } from './single-subgraph.ts';
 import { subgraphLocations } from './subgraphs.ts';
-import { createPassthroughMetrics } from './metrics.ts';
+import { createGatewayMetrics, type GatewayMetrics } from './metrics.ts';
 import type { GraphQLSchema } from 'graphql';
 
 export {
@@ -86,7 +82,7 @@ function headerValue(value: string | string[] | undefined): string | undefined {
 function createPassthrough(
   resolved: ResolvedGatewayOptions,
   apiSchema: GraphQLSchema,
-  onOperation: (operation: SingleSubgraphOperation) => void,
+  metrics: GatewayMetrics,
 ): SubgraphPassthrough {
   return new SubgraphPassthrough({
     operations: new SingleSubgraphOperations({
@@ -98,7 +94,7 @@ function createPassthrough(
     locations: subgraphLocations(resolved.supergraphSdl, resolved.subgraphUrls),
     routerSecret: resolved.routerSecret,
     maxPayload: resolved.maxRequestBytes,
-    onOperation,
+    metrics,
     logger: resolved.logger,
   });
 }
@@ -278,10 +274,8 @@ function liveConfigApplier(resolved: ResolvedGatewayOptions, logger: PinoLikeLog
 export async function createGateway(options: GatewayOptions): Promise<RunningGateway> {
   const resolved = resolveGatewayOptions(options);
   const tracing = await setUpGatewayTracing({ logger: resolved.logger });
-  const passthroughMetrics = createPassthroughMetrics();
-  const runtime = createGatewayRuntime(
-    createRuntimeConfig(resolved, tracing, [passthroughMetrics.metric]),
-  );
+  const metrics = createGatewayMetrics();
+  const runtime = createGatewayRuntime(createRuntimeConfig(resolved, tracing, metrics));
   const clientKeys = new ClientKeys(resolved.routerSecret, { trustProxy: resolved.trustProxy });
   let server: Server | undefined;
   let tlsReload: { close(): void } | undefined;
@@ -323,9 +317,7 @@ export async function createGateway(options: GatewayOptions): Promise<RunningGat
       resolved.allowedOrigins,
       resolved.maxRequestBytes,
       resolved.passthrough
-        ? createPassthrough(resolved, await runtime.getSchema(), (operation) =>
-            passthroughMetrics.count(operation),
-          )
+        ? createPassthrough(resolved, await runtime.getSchema(), metrics)
         : undefined,
     );
     const address = await listen(server, resolved.port, resolved.host);
