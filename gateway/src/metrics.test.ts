@@ -2,7 +2,8 @@ import { parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { gatewayOptionsFromEnv, loadGatewayEnv } from './env.ts';
 import { gatewayOperationLabel as operationLabel, metricsRequestAuthorized } from './metrics.ts';
-import { gatewayTracingEnabled, setUpGatewayTracing } from './tracing.ts';
+import { tracingEnabled } from '@courier/config';
+import { setUpGatewayTracing } from './tracing.ts';
 
 const ROUTER_SECRET = 'r'.repeat(40);
 const METRICS_TOKEN = 'm'.repeat(40);
@@ -59,8 +60,8 @@ describe('METRICS_TOKEN', () => {
 
 describe('gateway tracing', () => {
   it('loads nothing without an OTLP endpoint', async () => {
-    expect(gatewayTracingEnabled({})).toBe(false);
-    expect(gatewayTracingEnabled({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' })).toBe(true);
+    expect(tracingEnabled({})).toBe(false);
+    expect(tracingEnabled({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' })).toBe(true);
     expect(await setUpGatewayTracing({ env: {} })).toBeUndefined();
     expect(
       (globalThis as Record<symbol, unknown>)[Symbol.for('opentelemetry.js.api.1')],

@@ -1,3 +1,4 @@
+import { tracingEnabled } from '@courier/config';
 import type { GatewayConfigContext, GatewayPlugin } from '@graphql-hive/gateway';
 import { redactingSpanExporter } from '@courier/logging';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
@@ -6,17 +7,11 @@ import { hiveLoggerFromPino, type PinoLikeLogger } from './logger.ts';
 /** Builds the gateway's OpenTelemetry plugin, once {@link setUpGatewayTracing} ran. */
 export type GatewayTracingPlugin = (context: GatewayConfigContext) => GatewayPlugin;
 
-/** Whether tracing is configured (`OTEL_EXPORTER_OTLP_ENDPOINT`, unless `OTEL_SDK_DISABLED`). */
-export function gatewayTracingEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
-  if (env['OTEL_SDK_DISABLED']?.toLowerCase() === 'true') return false;
-  return Boolean(env['OTEL_EXPORTER_OTLP_ENDPOINT'] || env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']);
-}
-
 let setUp: Promise<GatewayTracingPlugin | undefined> | undefined;
 
 /**
  * Sets up OpenTelemetry for the gateway when it is configured (see
- * {@link gatewayTracingEnabled}), once per process, and answers the plugin that traces requests,
+ * {@link tracingEnabled}), once per process, and answers the plugin that traces requests,
  * operations and subgraph calls and propagates W3C `traceparent` to the subgraphs; without
  * configuration it loads nothing and answers undefined. Spans go over OTLP/HTTP to
  * `OTEL_EXPORTER_OTLP_ENDPOINT` as service `OTEL_SERVICE_NAME` (default `courier-gateway`), without
@@ -33,7 +28,7 @@ export function setUpGatewayTracing(
   } = {},
 ): Promise<GatewayTracingPlugin | undefined> {
   const { env = process.env, logger, exporter } = options;
-  if (!exporter && !gatewayTracingEnabled(env)) return Promise.resolve(undefined);
+  if (!exporter && !tracingEnabled(env)) return Promise.resolve(undefined);
   setUp ??= (async () => {
     const [{ openTelemetrySetup }, { useOpenTelemetry }, { OTLPTraceExporter }, contextHooks] =
       await Promise.all([

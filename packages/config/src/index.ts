@@ -130,3 +130,4 @@ export * from './shutdown.ts';
 export * from './live-config.ts';
 export * from './tls.ts';
 export * from './secrets.ts';
+export { BASE64_PATTERN, tracingEnabled } from './formats.ts';

@@ -1,3 +1,4 @@
+import { BASE64_PATTERN } from './formats.ts';
 import {
   createCipheriv,
   createDecipheriv,
@@ -25,7 +26,6 @@ const SEALED_MARK = 'enc:';
 const MASTER_KEY_BYTES = 32;
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /** The master key variable: standard base64 of 32 random bytes. */
 export const MASTER_KEY_VARIABLE = 'COURIER_MASTER_KEY';
@@ -65,7 +65,7 @@ export interface KeyProvider {
 /** Decodes a master key from its text form (standard base64 of 32 bytes). */
 export function decodeMasterKey(text: string, source: string): Uint8Array {
   const trimmed = text.trim();
-  if (!BASE64.test(trimmed) || trimmed.length === 0) {
+  if (!BASE64_PATTERN.test(trimmed) || trimmed.length === 0) {
     throw new SecretError(`${source}: the master key must be standard base64 of 32 bytes`);
   }
   const key = Buffer.from(trimmed, 'base64');
@@ -177,7 +177,7 @@ export function openSecret(sealed: string, masterKey: Uint8Array, name: string):
   }
   const body = sealed.slice(SEALED_PREFIX.length).trim();
   const bytes = Buffer.from(body, 'base64');
-  if (!BASE64.test(body) || bytes.length < NONCE_BYTES + TAG_BYTES) {
+  if (!BASE64_PATTERN.test(body) || bytes.length < NONCE_BYTES + TAG_BYTES) {
     throw new SecretError(`${name}: malformed sealed value (expected ${SEALED_PREFIX}<base64>)`);
   }
   if (masterKey.length !== MASTER_KEY_BYTES) throw new SecretError('master key must be 32 bytes');

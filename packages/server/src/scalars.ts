@@ -1,10 +1,9 @@
+import { BASE64_PATTERN } from '@courier/config';
 import { BadUserInputError } from '@courier/errors';
 import { GraphQLScalarType, Kind, type ValueNode } from 'graphql';
 
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
 function parseBase64(value: unknown): Uint8Array {
-  if (typeof value !== 'string' || !BASE64.test(value)) {
+  if (typeof value !== 'string' || !BASE64_PATTERN.test(value)) {
     throw new BadUserInputError('Expected standard base64 with padding');
   }
   return new Uint8Array(Buffer.from(value, 'base64'));

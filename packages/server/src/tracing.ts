@@ -1,5 +1,8 @@
+import { tracingEnabled } from '@courier/config';
 import { redactingSpanExporter } from '@courier/logging';
 import type { tracing } from '@opentelemetry/sdk-node';
+
+export { tracingEnabled };
 
 type SpanExporter = tracing.SpanExporter;
 
@@ -17,15 +20,6 @@ export interface TracingSettings {
   readonly env?: NodeJS.ProcessEnv;
   /** Where spans go instead of OTLP over HTTP (tests). @default OTLP/HTTP to the env's endpoint */
   readonly exporter?: SpanExporter;
-}
-
-/**
- * Whether tracing is configured: `OTEL_EXPORTER_OTLP_ENDPOINT` (or the traces-only
- * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set and `OTEL_SDK_DISABLED` is not `true`.
- */
-export function tracingEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
-  if (env['OTEL_SDK_DISABLED']?.toLowerCase() === 'true') return false;
-  return Boolean(env['OTEL_EXPORTER_OTLP_ENDPOINT'] || env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']);
 }
 
 let started: Promise<Tracing | undefined> | undefined;

@@ -1,8 +1,7 @@
+import { BASE64_PATTERN } from '@courier/config';
 import { ConfigError, parseEnv, z } from '@courier/config';
 import type { Logger } from '@courier/logging';
 import { ServerSecretParams } from '@signalapp/libsignal-client/dist/zkgroup/index.js';
-
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /**
  * Parses zkgroup server secret params from standard base64 (as {@link generateZkServerSecretParams}
@@ -12,7 +11,7 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
  */
 export function parseZkServerSecretParams(base64: string): ServerSecretParams {
   const text = base64.trim();
-  if (!BASE64.test(text) || text.length === 0) {
+  if (!BASE64_PATTERN.test(text) || text.length === 0) {
     throw new RangeError('zkgroup server secret params must be standard base64');
   }
   try {

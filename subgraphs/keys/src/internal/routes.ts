@@ -1,3 +1,4 @@
+import { BASE64_PATTERN } from '@courier/config';
 import { BadUserInputError, NotFoundError } from '@courier/errors';
 import type { Logger } from '@courier/logging';
 import { internalHandler } from '@courier/server';
@@ -8,7 +9,7 @@ import type { IdentityKeyService } from '../services/identity-key-service.ts';
 
 const base64Bytes = z
   .string()
-  .regex(/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/)
+  .regex(BASE64_PATTERN)
   .transform((value) => new Uint8Array(Buffer.from(value, 'base64')));
 const signedKey = z.object({
   keyId: z.number().int(),

@@ -1,8 +1,7 @@
+import { BASE64_PATTERN } from '@courier/config';
 import { ConfigError, parseEnv, z } from '@courier/config';
 import type { Logger } from '@courier/logging';
 import { PrivateKey, ServerCertificate } from '@signalapp/libsignal-client';
-
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /** The keys sealed-sender certificates are issued with. */
 export interface SenderCertificateKeys {
@@ -32,7 +31,8 @@ export interface SenderCertificateKeyText {
  */
 function parsePrivateKey(base64: string, what: string): PrivateKey {
   const text = base64.trim();
-  if (text.length === 0 || !BASE64.test(text)) throw new RangeError(`${what} must be base64`);
+  if (text.length === 0 || !BASE64_PATTERN.test(text))
+    throw new RangeError(`${what} must be base64`);
   try {
     return PrivateKey.deserialize(new Uint8Array(Buffer.from(text, 'base64')));
   } catch (error) {
