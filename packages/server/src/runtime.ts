@@ -26,6 +26,7 @@ import {
   type RateLimits,
 } from '@courier/limits';
 import { createLogger, type Logger } from '@courier/logging';
+import { SUBGRAPH_PORTS, type SubgraphName } from '@courier/schema';
 import type { ServerSecretParams } from '@signalapp/libsignal-client/dist/zkgroup/index.js';
 import { Redis } from 'ioredis';
 import { RedisBlockListVersions, type BlockListVersions } from './block-list-versions.ts';
@@ -220,6 +221,16 @@ export async function createSubgraphRuntime(
   };
 }
 
+/**
+ * Where a subgraph process finds the other subgraphs' internal APIs (`/internal`), by default
+ * their stand-alone ports on this host. One declaration for every process that calls them.
+ */
+export const internalApiEnv = z.object({
+  ACCOUNTS_INTERNAL_URL: z.url().default(`http://127.0.0.1:${SUBGRAPH_PORTS.accounts}`),
+  KEYS_INTERNAL_URL: z.url().default(`http://127.0.0.1:${SUBGRAPH_PORTS.keys}`),
+  ATTACHMENTS_INTERNAL_URL: z.url().default(`http://127.0.0.1:${SUBGRAPH_PORTS.attachments}`),
+});
+
 /** Environment of a subgraph process. */
 export const subgraphEnv = commonEnv
   .extend(routerSecretEnv.shape)
@@ -231,7 +242,7 @@ export const subgraphEnv = commonEnv
     PORT: port.optional(),
     HOST: z.string().min(1).default('127.0.0.1'),
     /** Where non-accounts processes look up device credentials (cache misses). */
-    ACCOUNTS_INTERNAL_URL: z.url().optional(),
+    ACCOUNTS_INTERNAL_URL: internalApiEnv.shape.ACCOUNTS_INTERNAL_URL,
     ...metricsEnv.shape,
   });
 
@@ -239,10 +250,10 @@ export const subgraphEnv = commonEnv
  * Entry point of a stand-alone subgraph process (`subgraphs/<name>/src/index.ts`): reads and
  * validates the environment, builds the runtime and server, listens, and stops gracefully on
  * SIGINT/SIGTERM (see `drainOnSignals`, `SubgraphServer.drain` and `SubgraphServer.close`).
+ * It listens on `PORT`, or the subgraph's port in `SUBGRAPH_PORTS`.
  */
 export async function runSubgraph(
-  name: string,
-  defaultPort: number,
+  name: SubgraphName,
   create: (runtime: SubgraphRuntime) => SubgraphServer,
 ): Promise<void> {
   const env = loadOrExit(() => {
@@ -283,7 +294,7 @@ export async function runSubgraph(
     );
   }
   const server = create(runtime);
-  const url = await server.listen(env.PORT ?? defaultPort, env.HOST);
+  const url = await server.listen(env.PORT ?? SUBGRAPH_PORTS[name], env.HOST);
   runtime.logger.info({ subgraph: name, url }, 'subgraph listening');
   drainOnSignals(runtime.logger, server, {
     drainDelayMs: env.SHUTDOWN_DRAIN_DELAY_MS,

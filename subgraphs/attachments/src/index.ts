@@ -9,4 +9,4 @@ const settings = attachmentsSettingsFromEnv(
   path.join(process.cwd(), '.data', 'attachments'),
 );
 
-await runSubgraph('attachments', 4005, (runtime) => createAttachmentsServer(runtime, settings));
+await runSubgraph('attachments', (runtime) => createAttachmentsServer(runtime, settings));

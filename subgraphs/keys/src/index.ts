@@ -1,11 +1,9 @@
-import { loadOrExit, parseEnv, z } from '@courier/config';
-import { runSubgraph } from '@courier/server';
+import { loadOrExit, parseEnv } from '@courier/config';
+import { internalApiEnv, runSubgraph } from '@courier/server';
 import { createKeysServer } from './server.ts';
 
-const env = loadOrExit(() =>
-  parseEnv(z.object({ ACCOUNTS_INTERNAL_URL: z.url().default('http://127.0.0.1:4001') })),
-);
+const env = loadOrExit(() => parseEnv(internalApiEnv));
 
-await runSubgraph('keys', 4002, (runtime) =>
+await runSubgraph('keys', (runtime) =>
   createKeysServer(runtime, { accountsUrl: env.ACCOUNTS_INTERNAL_URL }),
 );
