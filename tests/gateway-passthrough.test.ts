@@ -15,7 +15,8 @@ import {
 import type { Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { MAX_PENDING_FRAMES } from '@courier/gateway';
+import { MAX_CLIENT_BUFFERED_BYTES, MAX_PENDING_FRAMES } from '@courier/gateway';
+import { signal } from '@courier/proto';
 
 const SEND = `mutation Send($d: String!, $i: SendMessageInput!) {
   sendMessage(destination: $d, input: $i) { __typename ... on SendMessageSuccess { needsSync } } }`;
@@ -258,6 +259,43 @@ describe('the gateway passthrough lane for single-subgraph graphql-ws operations
       expect(answer.errors?.[0]?.extensions?.['code']).toBe('INTERNAL');
     } finally {
       await client.dispose();
+    }
+  });
+
+  it('cuts off a client that stops reading once 8 MiB wait for it', async () => {
+    const dave = await registerTestAccount(platform, '+14155557304');
+    const gateway = await platform.startGateway(platform.subgraphs.messages.url);
+    const metric = (name: string) => gatewayMetric(platform, name, undefined, gateway.url);
+    const content = randomBytes(96 * 1024);
+    // Each event carries the content twice in base64 (content and protobuf): ~256 KiB a frame,
+    // three times the limit and more than the kernel's socket buffers hold.
+    const count = Math.ceil((3 * MAX_CLIENT_BUFFERED_BYTES) / (256 * 1024));
+    await platform.messages[0]!.outbox.enqueue(
+      Array.from({ length: count }, () => ({
+        destinationAci: dave.aci,
+        destinationDeviceId: 1,
+        fields: { type: signal.Envelope.Type.CIPHERTEXT, content },
+      })),
+      false,
+    );
+    const socket = await openRawSocket(gateway.wsUrl, dave.token);
+    socket.ws.send(
+      JSON.stringify({ id: 'e', type: 'subscribe', payload: { query: ENVELOPES_SUBSCRIPTION } }),
+    );
+    (socket.ws as unknown as { _socket: Socket })._socket.pause();
+    try {
+      await vi.waitFor(async () =>
+        expect(await metric('courier_gateway_passthrough_operations_total')).toBe(1),
+      );
+      await vi.waitFor(
+        async () => expect(await metric('courier_gateway_slow_clients_cut_off_total')).toBe(1),
+        { timeout: 30_000, interval: 100 },
+      );
+      await vi.waitFor(async () =>
+        expect(await metric('courier_gateway_subscriptions_open')).toBe(0),
+      );
+    } finally {
+      socket.ws.terminate();
     }
   });
 

@@ -52,6 +52,8 @@ export interface GatewayMetrics {
   readonly metrics: readonly Metric[];
   /** Subscriptions open through this gateway (Hive's and the lane's). */
   readonly subscriptionsOpen: Gauge;
+  /** Client sockets the lane cut off because they stopped reading. */
+  readonly slowClientsCutOff: Counter;
   /** Counts an operation the lane handed straight to its subgraph. */
   passedThrough(operation: {
     subgraph: string;
@@ -73,9 +75,15 @@ export function createGatewayMetrics(): GatewayMetrics {
     help: 'GraphQL subscriptions currently open through this gateway (graphql-ws and SSE)',
     registers: [],
   });
+  const slowClientsCutOff = new Counter({
+    name: 'courier_gateway_slow_clients_cut_off_total',
+    help: 'graphql-ws client sockets cut off because too much waited to be written to them',
+    registers: [],
+  });
   return {
-    metrics: [passthroughOperations, subscriptionsOpen],
+    metrics: [passthroughOperations, subscriptionsOpen, slowClientsCutOff],
     subscriptionsOpen,
+    slowClientsCutOff,
     passedThrough(operation) {
       passthroughOperations.inc({
         subgraphName: operation.subgraph,

@@ -21,7 +21,8 @@ const CLOSE_TRY_AGAIN_LATER = 1013;
 
 /**
  * Most bytes waiting to be written to one client socket; a client that lets more pile up (it
- * does not read) is closed rather than held in the gateway's memory.
+ * does not read) is cut off (`terminate`: a close handshake would keep the pile for its 30 s
+ * timeout) rather than held in the gateway's memory.
  */
 export const MAX_CLIENT_BUFFERED_BYTES = 8 * 1024 * 1024;
 
@@ -37,7 +38,10 @@ export interface PassthroughOptions {
   /** Largest frame accepted from a subgraph. */
   readonly maxPayload: number;
   /** Counts the operations handed over, and the subscriptions among them while they run. */
-  readonly metrics?: Pick<GatewayMetrics, 'passedThrough' | 'subscriptionsOpen'>;
+  readonly metrics?: Pick<
+    GatewayMetrics,
+    'passedThrough' | 'subscriptionsOpen' | 'slowClientsCutOff'
+  >;
   /** Where an upstream socket that ends running operations is reported (subgraph and close code). */
   readonly logger?: Pick<PinoLikeLogger, 'warn'> | undefined;
 }
@@ -68,8 +72,9 @@ function errorFrame(id: string, message: string, code: string): string {
  * the closed code set there. If an upstream socket fails, every operation it carried ends with
  * an `INTERNAL` error (the client subscribes again, through any instance) and the next operation
  * opens a new one. Memory is bounded: a client that does not read (over
- * {@link MAX_CLIENT_BUFFERED_BYTES} waiting) or floods operations while its upstream socket
- * connects (over {@link MAX_PENDING_FRAMES}) is closed with 1013, and reconnects. Decision: a
+ * {@link MAX_CLIENT_BUFFERED_BYTES} waiting) is cut off, and one that floods operations while
+ * its upstream socket connects (over {@link MAX_PENDING_FRAMES}) is closed with 1013; both
+ * reconnect. Decision: a
  * client that reuses the id of a running passthrough operation is closed with 4409, as
  * graphql-ws does; ids are not checked across the two lanes.
  */
@@ -240,7 +245,8 @@ export class ClientLane {
   #toClient(frame: string | Buffer): void {
     if (this.#client.readyState !== WebSocket.OPEN) return;
     if (this.#client.bufferedAmount > MAX_CLIENT_BUFFERED_BYTES) {
-      this.#client.close(CLOSE_TRY_AGAIN_LATER, 'Client too slow');
+      this.#options.metrics?.slowClientsCutOff.inc();
+      this.#client.terminate();
       return;
     }
     this.#client.send(frame, { binary: false });
