@@ -135,8 +135,8 @@ export function metricsRequestAuthorized(access: MetricsAccess, headers: Headers
 export function gatewayMetricsPlugins(
   access: MetricsAccess,
   context: GatewayConfigContext,
-  extraMetrics: readonly MetricsSource[] = [],
-  own: GatewayMetrics = createGatewayMetrics(),
+  extraMetrics: readonly MetricsSource[],
+  own: GatewayMetrics,
 ): GatewayPlugin[] {
   const registry = new Registry();
   for (const metric of own.metrics) registry.registerMetric(metric);

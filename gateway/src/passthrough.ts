@@ -64,7 +64,8 @@ function errorFrame(id: string, message: string, code: string): string {
  * chat socket does, while everything else on the same client socket is served by Hive.
  *
  * Each client socket gets at most one upstream socket per subgraph, opened on its first such
- * operation with the client's `authorization` and pseudonym from its `connection_init` and the
+ * operation with the client's `authorization` (from its accepted `connection_init`), its
+ * pseudonym and the
  * router secret, so the subgraph authenticates the device once per socket and revokes it by
  * closing (4401, passed on to the client as `UNAUTHENTICATED` errors of its operations; as
  * Signal's authenticated socket, it outlives the token's expiry but not a revocation). The
@@ -95,7 +96,6 @@ interface Upstream {
   readonly socket: WebSocket;
   ready: boolean;
   readonly pending: (string | Buffer)[];
-  readonly ids: Set<string>;
 }
 
 /** One client socket's passthrough state. */
@@ -107,7 +107,7 @@ export class ClientLane {
   /** Running operations by id: their upstream socket, and whether they are subscriptions. */
   readonly #owners = new Map<string, { upstream: Upstream; subscription: boolean }>();
   #authorization: string | undefined;
-  #acknowledged = false;
+  #connected = false;
   #closed = false;
 
   constructor(options: PassthroughOptions, client: WebSocket, clientKey: string | undefined) {
@@ -117,16 +117,14 @@ export class ClientLane {
     client.once('close', () => this.#close());
   }
 
-  /** Called with the client's `connection_init` payload (its connection params). */
-  initialised(payload: unknown): void {
-    const authorization = (payload as { authorization?: unknown } | null | undefined)
-      ?.authorization;
+  /**
+   * Called when the gateway accepts the client's `connection_init`, with its connection params:
+   * operations may flow from now on, with the client's `authorization`.
+   */
+  connected(connectionParams: Readonly<Record<string, unknown>> | undefined): void {
+    const authorization = connectionParams?.['authorization'];
     this.#authorization = typeof authorization === 'string' ? authorization : undefined;
-  }
-
-  /** Called once the gateway acknowledged the connection: operations may flow from now on. */
-  acknowledged(): void {
-    this.#acknowledged = true;
+    this.#connected = true;
   }
 
   /**
@@ -135,13 +133,12 @@ export class ClientLane {
    * serves the others.
    */
   take(type: string, message: { id?: unknown; payload?: unknown }, raw: RawData): boolean {
-    if (!this.#acknowledged || this.#closed || typeof message.id !== 'string') return false;
+    if (!this.#connected || this.#closed || typeof message.id !== 'string') return false;
     const id = message.id;
     if (type === 'complete') {
       const owner = this.#owners.get(id);
       if (!owner) return false;
       this.#ended(id);
-      owner.upstream.ids.delete(id);
       this.#send(owner.upstream, raw as Buffer);
       return true;
     }
@@ -159,7 +156,6 @@ export class ClientLane {
     const upstream = this.#upstream(operation.subgraph);
     const subscription = operation.operationType === OperationTypeNode.SUBSCRIPTION;
     this.#owners.set(id, { upstream, subscription });
-    upstream.ids.add(id);
     this.#options.metrics?.passedThrough(operation);
     if (subscription) this.#options.metrics?.subscriptionsOpen.inc();
     this.#send(upstream, raw as Buffer);
@@ -189,7 +185,7 @@ export class ClientLane {
       headers: { [ROUTER_SECRET_HEADER]: this.#options.routerSecret },
       maxPayload: this.#options.maxPayload,
     });
-    const upstream: Upstream = { socket, ready: false, pending: [], ids: new Set() };
+    const upstream: Upstream = { socket, ready: false, pending: [] };
     this.#upstreams.set(subgraph, upstream);
     socket.on('open', () => {
       socket.send(
@@ -223,7 +219,7 @@ export class ClientLane {
         return;
       case 'error':
       case 'complete':
-        if (typeof message.id === 'string' && upstream.ids.delete(message.id)) {
+        if (typeof message.id === 'string' && this.#owners.get(message.id)?.upstream === upstream) {
           this.#ended(message.id);
           this.#toClient(data);
         }
@@ -254,32 +250,30 @@ export class ClientLane {
 
   #upstreamClosed(subgraph: string, upstream: Upstream, code: number): void {
     if (this.#upstreams.get(subgraph) === upstream) this.#upstreams.delete(subgraph);
-    if (upstream.ids.size > 0) {
-      this.#options.logger?.warn(
-        { subgraph, code, operations: upstream.ids.size },
-        'passthrough socket to a subgraph closed with operations running',
-      );
-    }
+    upstream.pending.length = 0;
+    const running = [...this.#owners].filter(([, owner]) => owner.upstream === upstream);
+    if (running.length === 0) return;
+    this.#options.logger?.warn(
+      { subgraph, code, operations: running.length },
+      'passthrough socket to a subgraph closed with operations running',
+    );
     const [message, errorCode] =
       code === CLOSE_UNAUTHORIZED
         ? ['Unauthorized', ErrorCode.UNAUTHENTICATED]
         : ['The connection to the service was lost; subscribe again', ErrorCode.INTERNAL];
-    for (const id of upstream.ids) {
+    for (const [id] of running) {
       this.#ended(id);
       this.#toClient(errorFrame(id, message, errorCode));
     }
-    upstream.ids.clear();
-    upstream.pending.length = 0;
   }
 
   #close(): void {
     this.#closed = true;
+    for (const id of [...this.#owners.keys()]) this.#ended(id);
     for (const upstream of this.#upstreams.values()) {
-      upstream.ids.clear();
       if (upstream.socket.readyState === WebSocket.CONNECTING) upstream.socket.terminate();
       else upstream.socket.close(1000, 'Client closed');
     }
     this.#upstreams.clear();
-    for (const id of [...this.#owners.keys()]) this.#ended(id);
   }
 }

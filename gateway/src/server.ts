@@ -32,7 +32,7 @@ import {
 import { setUpGatewayTracing } from './tracing.ts';
 import type { ClientLane } from './passthrough.ts';
 import { SubgraphPassthrough } from './passthrough.ts';
-import { SingleSubgraphOperations, subscriptionSubgraphs } from './single-subgraph.ts';
+import { SingleSubgraphOperations } from './single-subgraph.ts';
 import { subgraphLocations } from './subgraphs.ts';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.ts';
 import type { GraphQLSchema } from 'graphql';
@@ -74,10 +74,6 @@ function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
-
 /** The graphql-ws fast lane for `resolved` (see {@link SubgraphPassthrough}). */
 function createPassthrough(
   resolved: ResolvedGatewayOptions,
@@ -89,7 +85,6 @@ function createPassthrough(
       supergraphSdl: resolved.supergraphSdl,
       apiSchema,
       limits: resolved,
-      subgraphs: subscriptionSubgraphs(resolved.supergraphSdl),
     }),
     locations: subgraphLocations(resolved.supergraphSdl, resolved.subgraphUrls),
     routerSecret: resolved.routerSecret,
@@ -139,7 +134,7 @@ const CLIENT_MESSAGE_TYPES = new Set(['connection_init', 'ping', 'pong', 'subscr
  *   closes the socket with 4400 (Bad Request): graphql-ws treats those as its own internal
  *   error, answering 4500 and writing to `console.error`, so any client could cause both;
  * - single-subgraph operations (and their `complete`) go to the passthrough lane, when there is
- *   one; its connection params and the gateway's `connection_ack` are reported to it.
+ *   one.
  * Everything else reaches graphql-ws (Hive) unchanged.
  */
 function interceptClientMessages(ws: WebSocket, lane: ClientLane | undefined): void {
@@ -158,23 +153,11 @@ function interceptClientMessages(ws: WebSocket, lane: ClientLane | undefined): v
           ws.close(4400, 'Invalid message received');
           return true;
         }
-        if (lane && message) {
-          if (type === 'connection_init') lane.initialised(message.payload);
-          else if (lane.take(type, message, args[0] as RawData)) return true;
-        }
+        if (lane && message && lane.take(type, message, args[0] as RawData)) return true;
       }
     }
     return emit(event, ...args);
   }) as WebSocket['emit'];
-  if (!lane) return;
-  const send = ws.send.bind(ws);
-  ws.send = ((data: unknown, ...rest: unknown[]) => {
-    if (typeof data === 'string' && data.includes('"connection_ack"')) {
-      lane.acknowledged();
-      ws.send = send;
-    }
-    return (send as (...all: unknown[]) => void)(data, ...rest);
-  }) as WebSocket['send'];
 }
 
 /**
@@ -191,33 +174,44 @@ function serveGraphqlWs(
   passthrough: SubgraphPassthrough | undefined,
 ): { close(): Promise<void> } {
   const wsServer = new WebSocketServer({ noServer: true, maxPayload });
+  const lanes = new WeakMap<WebSocket, ClientLane>();
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     if (new URL(req.url ?? '/', 'http://localhost').pathname !== GRAPHQL_ENDPOINT) {
       refuseUpgrade(socket, '404 Not Found');
     } else if (!webSocketOriginAllowed(req.headers.origin, req.headers.host, origins)) {
       refuseUpgrade(socket, '403 Forbidden');
     } else {
-      clientKeys.stamp(req);
+      const clientKey = clientKeys.stamp(req);
       wsServer.handleUpgrade(req, socket, head, (ws) => {
-        interceptClientMessages(
-          ws,
-          passthrough?.attach(ws, headerValue(req.headers[CLIENT_KEY_HEADER])),
-        );
+        const lane = passthrough?.attach(ws, clientKey);
+        if (lane) lanes.set(ws, lane);
+        interceptClientMessages(ws, lane);
         wsServer.emit('connection', ws, req);
       });
     }
   });
-  const graphqlWs = useServer(
-    getGraphQLWSOptions<Record<string, unknown>, { request: IncomingMessage; socket: unknown }>(
-      runtime,
-      (ctx) => ({
+  const graphqlWs = useServer<
+    Record<string, unknown>,
+    { request: IncomingMessage; socket: WebSocket }
+  >(
+    {
+      ...getGraphQLWSOptions<
+        Record<string, unknown>,
+        { request: IncomingMessage; socket: WebSocket }
+      >(runtime, (ctx) => ({
         req: ctx.extra.request,
         socket: ctx.extra.socket,
         // Not under `headers`, which a client's connectionParams can override.
         courierClient: ctx.extra.request.headers[CLIENT_KEY_HEADER],
         request: upgradeRequest(ctx.extra.request, runtime.fetchAPI),
-      }),
-    ),
+      })),
+      // Accepts every connection, as without the hook, and opens the socket's passthrough lane
+      // before graphql-ws acknowledges it.
+      onConnect: (ctx) => {
+        lanes.get(ctx.extra.socket)?.connected(ctx.connectionParams);
+        return true;
+      },
+    },
     wsServer,
   );
   return {

@@ -3,7 +3,7 @@ import { createGatewayRuntime } from '@graphql-hive/gateway';
 import { DEFAULT_SUPERGRAPH_PATH } from '@courier/schema';
 import type { GraphQLSchema } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SingleSubgraphOperations, subscriptionSubgraphs } from './single-subgraph.ts';
+import { SingleSubgraphOperations } from './single-subgraph.ts';
 
 const supergraphSdl = readFileSync(DEFAULT_SUPERGRAPH_PATH, 'utf8');
 const limits = { maxDepth: 12, maxAliases: 15, maxTokens: 2000 };
@@ -19,16 +19,10 @@ afterAll(async () => {
 });
 
 describe('SingleSubgraphOperations', () => {
-  const operations = () =>
-    new SingleSubgraphOperations({
-      supergraphSdl,
-      apiSchema,
-      limits,
-      subgraphs: subscriptionSubgraphs(supergraphSdl),
-    });
+  const operations = () => new SingleSubgraphOperations({ supergraphSdl, apiSchema, limits });
 
   it('finds the subgraphs that serve graphql-ws from the Subscription fields they resolve', () => {
-    expect([...subscriptionSubgraphs(supergraphSdl)].sort()).toEqual(['accounts', 'messages']);
+    expect([...operations().subgraphs].sort()).toEqual(['accounts', 'messages']);
   });
 
   it("hands the messages hot path to messages: sends, acknowledgements and the envelope stream, fragments on the union's members included", () => {

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { MaxTokensParserWLexer } from '@escape.tech/graphql-armor-max-tokens';
@@ -130,10 +131,13 @@ export interface SingleSubgraphOptions {
   readonly apiSchema: GraphQLSchema;
   /** The gateway's operation limits, applied exactly as its Hive plugins apply them. */
   readonly limits: OperationLimits;
-  /** Subgraphs that may take operations this way (those serving graphql-ws). */
-  readonly subgraphs: ReadonlySet<string>;
   /**
-   * Most analysed documents remembered (oldest forgotten first).
+   * Subgraphs that may take operations this way (they must serve graphql-ws).
+   * @default those resolving some `Subscription` field (they serve graphql-ws)
+   */
+  readonly subgraphs?: ReadonlySet<string>;
+  /**
+   * Most analysed documents remembered (least recently used forgotten first).
    * @default 1000
    */
   readonly cacheSize?: number;
@@ -157,14 +161,17 @@ export interface SingleSubgraphOptions {
 export class SingleSubgraphOperations {
   readonly #facts: JoinFacts;
   readonly #options: SingleSubgraphOptions;
-  readonly #cacheSize: number;
-  readonly #cache = new Map<string, SingleSubgraphOperation | null>();
+  /** Analysed documents; `false` for those left to Hive. */
+  readonly #cache: LRUCache<string, SingleSubgraphOperation | false>;
   readonly #rules;
+  /** The subgraphs operations may go to (see {@link SingleSubgraphOptions.subgraphs}). */
+  readonly subgraphs: ReadonlySet<string>;
 
   constructor(options: SingleSubgraphOptions) {
     this.#options = options;
     this.#facts = joinFacts(options.supergraphSdl);
-    this.#cacheSize = options.cacheSize ?? 1000;
+    this.#cache = new LRUCache({ max: options.cacheSize ?? 1000 });
+    this.subgraphs = options.subgraphs ?? subscriptionSubgraphs(this.#facts);
     this.#rules = [
       ...specifiedRules,
       maxDepthRule({
@@ -188,15 +195,12 @@ export class SingleSubgraphOperations {
     operationName: string | null | undefined,
   ): SingleSubgraphOperation | undefined {
     const key = `${operationName ?? ''}\u0000${query}`;
-    const cached = this.#cache.get(key);
-    if (cached !== undefined) return cached ?? undefined;
-    const answer = this.#analyse(query, operationName) ?? null;
-    if (this.#cache.size >= this.#cacheSize) {
-      const oldest = this.#cache.keys().next();
-      if (!oldest.done) this.#cache.delete(oldest.value);
+    let answer = this.#cache.get(key);
+    if (answer === undefined) {
+      answer = this.#analyse(query, operationName) ?? false;
+      this.#cache.set(key, answer);
     }
-    this.#cache.set(key, answer);
-    return answer ?? undefined;
+    return answer || undefined;
   }
 
   #analyse(
@@ -276,17 +280,13 @@ export class SingleSubgraphOperations {
     );
     if (!single || realFields === 0 || owners.size !== 1) return undefined;
     const [subgraph] = owners;
-    if (!subgraph || !this.#options.subgraphs.has(subgraph)) return undefined;
+    if (!subgraph || !this.subgraphs.has(subgraph)) return undefined;
     return { subgraph, operationType: operation.operation, document };
   }
 }
 
-/**
- * The subgraphs that resolve some `Subscription` field: they serve graphql-ws, so operations
- * can be handed to them over a WebSocket.
- */
-export function subscriptionSubgraphs(supergraphSdl: string): Set<string> {
-  const facts = joinFacts(supergraphSdl);
+/** The subgraphs that resolve some `Subscription` field: they serve graphql-ws. */
+function subscriptionSubgraphs(facts: JoinFacts): Set<string> {
   const subgraphs = new Set<string>();
   for (const [key, owners] of facts.fields) {
     if (key.startsWith('Subscription.')) for (const graph of owners.graphs) subgraphs.add(graph);
