@@ -1,4 +1,5 @@
 import { CourierError, ErrorCode } from '@courier/errors';
+import { LRUCache } from 'lru-cache';
 import type { BlockListVersions } from './block-list-versions.ts';
 import { InternalApiClient } from './internal-api.ts';
 
@@ -53,7 +54,7 @@ export interface AccountsClientOptions {
    */
   readonly blockListVersions?: BlockListVersions | undefined;
   /**
-   * Most blockers whose lists are cached (the oldest are dropped first).
+   * Most blockers whose lists are cached (the least recently used are dropped first).
    * @default 10000
    */
   readonly blockListCacheSize?: number;
@@ -102,9 +103,8 @@ export class AccountsClient {
   readonly #now: () => number;
   readonly #cache = new Map<string, { expiresAt: number; target: Promise<AccountTarget | null> }>();
   readonly #blockListVersions: BlockListVersions | undefined;
-  readonly #blockListCacheSize: number;
   readonly #blockListMaxAgeMs: number;
-  readonly #blockLists = new Map<string, CachedBlockList>();
+  readonly #blockLists: LRUCache<string, CachedBlockList>;
   #client: InternalApiClient | undefined;
 
   /** `accountsUrl` may be a getter when accounts starts listening after keys. */
@@ -119,7 +119,7 @@ export class AccountsClient {
     this.#size = options.cacheSize ?? 10_000;
     this.#now = options.now ?? Date.now;
     this.#blockListVersions = options.blockListVersions;
-    this.#blockListCacheSize = options.blockListCacheSize ?? 10_000;
+    this.#blockLists = new LRUCache({ max: options.blockListCacheSize ?? 10_000 });
     this.#blockListMaxAgeMs = options.blockListMaxAgeMs ?? 60_000;
   }
 
@@ -229,14 +229,9 @@ export class AccountsClient {
   }
 
   #cacheBlockList(blocker: string, entry: CachedBlockList): void {
-    this.#blockLists.delete(blocker);
-    for (const oldest of this.#blockLists.keys()) {
-      if (this.#blockLists.size < this.#blockListCacheSize) break;
-      this.#blockLists.delete(oldest);
-    }
     this.#blockLists.set(blocker, entry);
     entry.list.catch(() => {
-      if (this.#blockLists.get(blocker) === entry) this.#blockLists.delete(blocker);
+      if (this.#blockLists.peek(blocker) === entry) this.#blockLists.delete(blocker);
     });
   }
 

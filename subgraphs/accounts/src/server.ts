@@ -1,6 +1,5 @@
 import {
   createSubgraphServer,
-  type BlockListVersions,
   readSchemaFile,
   serverOptionsFrom,
   type SubgraphRuntime,
@@ -44,13 +43,6 @@ export interface AccountsServerOptions
   extends VerificationSetupOptions, LinkingSetupOptions, ProfileSetupOptions {
   /** The keys subgraph's URL (its internal API stores registration keys). */
   readonly keysUrl: string;
-  /**
-   * The block lists' version tokens, renewed after every block-list change. Give keys' and
-   * messages' `AccountsClient`s the same store (same Redis and prefix), or neither: a reader with
-   * a store whose owner never renews it would keep answering from stale lists.
-   * @default the runtime's (`SubgraphRuntime.blockListVersions`: in Redis, or none without Redis)
-   */
-  readonly blockListVersions?: BlockListVersions | undefined;
 }
 
 /** An accounts server and what in-process callers (tests, the embedded host) may use. */
@@ -96,7 +88,7 @@ export function createAccountsServer(
     { accounts: repository, keys, logger: common.logger },
     options,
   );
-  const blockListVersions = options.blockListVersions ?? runtime.blockListVersions;
+  const { blockListVersions } = runtime;
   const blocks = new BlockService(
     new BlockRepository(runtime.prisma, runtime.bus),
     blockListVersions,

@@ -27,21 +27,13 @@ export class BlockRepository {
     await this.#announce(blockerAci, blockedAci, false);
   }
 
-  async list(blockerAci: string): Promise<string[]> {
+  /** The blocker's blocked ACIs, oldest block first; at most `limit` when given. */
+  async list(blockerAci: string, limit?: number): Promise<string[]> {
     const rows = await this.#prisma.block.findMany({
       where: { blockerAci },
       select: { blockedAci: true },
       orderBy: { createdAt: 'asc' },
-    });
-    return rows.map((row) => row.blockedAci);
-  }
-
-  /** At most `limit` of the blocker's blocked ACIs, in no particular order. */
-  async listUpTo(blockerAci: string, limit: number): Promise<string[]> {
-    const rows = await this.#prisma.block.findMany({
-      where: { blockerAci },
-      select: { blockedAci: true },
-      take: limit,
+      ...(limit === undefined ? {} : { take: limit }),
     });
     return rows.map((row) => row.blockedAci);
   }

@@ -58,7 +58,7 @@ export class BlockService {
    * can pass the limit check together), and callers must then ask about a pair not in the list.
    */
   async blockListOf(blockerAci: string): Promise<{ blocked: string[]; complete: boolean }> {
-    const rows = await this.#blocks.listUpTo(blockerAci, MAX_BLOCKED_ACCOUNTS + 1);
+    const rows = await this.#blocks.list(blockerAci, MAX_BLOCKED_ACCOUNTS + 1);
     return rows.length > MAX_BLOCKED_ACCOUNTS
       ? { blocked: rows.slice(0, MAX_BLOCKED_ACCOUNTS), complete: false }
       : { blocked: rows, complete: true };
