@@ -107,36 +107,30 @@ export class EnvelopeQueueRepository {
     const guids: string[] = [];
     const acis: string[] = [];
     const deviceIds: number[] = [];
-    /** Which request a (guid, device) answers to: the first that named it. */
-    const owners = new Map<string, number>();
+    /** The request of each (guid, device) pair sent, by position: the first that named it. */
+    const requestOf: number[] = [];
+    const named = new Set<string>();
     requests.forEach((request, index) => {
       for (const guid of request.guids) {
-        const key = `${guid} ${request.aci} ${request.deviceId}`;
-        if (owners.has(key)) continue;
-        owners.set(key, index);
+        const pair = `${guid} ${request.aci} ${request.deviceId}`;
+        if (named.has(pair)) continue;
+        named.add(pair);
         guids.push(guid);
         acis.push(request.aci);
         deviceIds.push(request.deviceId);
+        requestOf.push(index);
       }
     });
     const deleted = requests.map((): Uint8Array[] => []);
     if (guids.length === 0) return deleted;
-    const rows = await this.#prisma.$queryRaw<
-      {
-        guid: string;
-        destination_aci: string;
-        destination_device_id: number;
-        envelope: Uint8Array;
-      }[]
-    >`
+    const rows = await this.#prisma.$queryRaw<{ position: bigint; envelope: Uint8Array }[]>`
       DELETE FROM messages.queued_envelopes q
-      USING unnest(${guids}::uuid[], ${acis}::uuid[], ${deviceIds}::int[]) AS a(g, a, d)
+      USING unnest(${guids}::uuid[], ${acis}::uuid[], ${deviceIds}::int[])
+        WITH ORDINALITY AS a(g, a, d, position)
       WHERE q.guid = a.g AND q.destination_aci = a.a AND q.destination_device_id = a.d
-      RETURNING q.guid::text AS guid, q.destination_aci::text AS destination_aci,
-        q.destination_device_id, q.envelope`;
+      RETURNING a.position, q.envelope`;
     for (const row of rows) {
-      const index = owners.get(`${row.guid} ${row.destination_aci} ${row.destination_device_id}`);
-      if (index !== undefined) deleted[index]!.push(new Uint8Array(row.envelope));
+      deleted[requestOf[Number(row.position) - 1]!]!.push(new Uint8Array(row.envelope));
     }
     return deleted;
   }
