@@ -4,6 +4,8 @@ import {
   ACKNOWLEDGE_ENVELOPES,
   ENVELOPES_SUBSCRIPTION,
   createWsClient,
+  metricValue,
+  scrapeMetrics,
   registerTestAccount,
   startPlatform,
   subscribe,
@@ -43,16 +45,8 @@ async function gatewayMetric(
   operationType?: string,
   gatewayUrl = platform.gatewayUrl,
 ): Promise<number> {
-  const response = await fetch(new URL('/metrics', gatewayUrl), {
-    headers: { 'x-router-secret': platform.routerSecret },
-  });
-  let total = 0;
-  for (const line of (await response.text()).split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (operationType && !line.includes(`operationType="${operationType}"`)) continue;
-    total += Number(line.split(' ').pop());
-  }
-  return total;
+  const samples = await scrapeMetrics(gatewayUrl, platform.routerSecret);
+  return metricValue(samples, name, operationType ? { operationType } : {});
 }
 
 /** The passthrough counter of the gateway, summed over operations of `operationType`. */

@@ -3,6 +3,8 @@ import {
   Inbox,
   acknowledgeEnvelopes,
   expectData,
+  metricValue,
+  parseScrape,
   postGraphQL,
   registerTestAccount,
   startPlatform,
@@ -13,43 +15,6 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 const SEND = `mutation ($d: String!, $i: SendMessageInput!) {
   sendMessage(destination: $d, input: $i) { __typename } }`;
-
-/** One sample of a Prometheus text exposition. */
-interface Sample {
-  readonly name: string;
-  readonly labels: Readonly<Record<string, string>>;
-  readonly value: number;
-}
-
-function parseScrape(text: string): Sample[] {
-  const samples: Sample[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!match) throw new Error(`unparsable scrape line: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const [, key, value] of (match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) {
-      labels[key!] = value!;
-    }
-    samples.push({ name: match[1]!, labels, value: Number(match[3]) });
-  }
-  return samples;
-}
-
-/** The sum of the samples named `name` whose labels include `labels`. */
-function valueOf(
-  samples: readonly Sample[],
-  name: string,
-  labels: Readonly<Record<string, string>> = {},
-): number {
-  return samples
-    .filter(
-      (sample) =>
-        sample.name === name &&
-        Object.entries(labels).every(([key, value]) => sample.labels[key] === value),
-    )
-    .reduce((sum, sample) => sum + sample.value, 0);
-}
 
 describe('Prometheus metrics of the gateway and the subgraphs', () => {
   let platform: Platform;
@@ -106,13 +71,15 @@ describe('Prometheus metrics of the gateway and the subgraphs', () => {
         gateway: await scrape(platform.gatewayUrl),
         messages: await scrape(messagesUrl),
       };
-      expect(valueOf(open.gateway, 'courier_gateway_subscriptions_open')).toBeGreaterThanOrEqual(
-        valueOf(before.gateway, 'courier_gateway_subscriptions_open') + 1,
+      expect(
+        metricValue(open.gateway, 'courier_gateway_subscriptions_open'),
+      ).toBeGreaterThanOrEqual(
+        metricValue(before.gateway, 'courier_gateway_subscriptions_open') + 1,
       );
       expect(
-        valueOf(open.messages, 'courier_subscriptions_open', { subgraph: 'messages' }),
+        metricValue(open.messages, 'courier_subscriptions_open', { subgraph: 'messages' }),
       ).toBeGreaterThanOrEqual(
-        valueOf(before.messages, 'courier_subscriptions_open', { subgraph: 'messages' }) + 1,
+        metricValue(before.messages, 'courier_subscriptions_open', { subgraph: 'messages' }) + 1,
       );
 
       const sent = await postGraphQL<{ sendMessage: { __typename: string } }>(
@@ -182,7 +149,7 @@ describe('Prometheus metrics of the gateway and the subgraphs', () => {
       accounts: parseScrape(accountsText),
     };
     const delta = (which: keyof typeof after, name: string, labels: Record<string, string> = {}) =>
-      valueOf(after[which], name, labels) - valueOf(before[which], name, labels);
+      metricValue(after[which], name, labels) - metricValue(before[which], name, labels);
 
     // Subgraph request metrics, per operation (root fields), with durations and error codes.
     const sendLabels = {
@@ -229,13 +196,13 @@ describe('Prometheus metrics of the gateway and the subgraphs', () => {
 
     // Pools and Redis of the process.
     expect(
-      valueOf(after.messages, 'courier_db_pool_connections', { state: 'total' }),
+      metricValue(after.messages, 'courier_db_pool_connections', { state: 'total' }),
     ).toBeGreaterThan(0);
-    expect(valueOf(after.messages, 'courier_redis_clients', { status: 'ready' })).toBeGreaterThan(
-      0,
-    );
-    expect(valueOf(after.messages, 'courier_redis_commands_total')).toBeGreaterThan(0);
-    expect(valueOf(after.messages, 'process_cpu_seconds_total')).toBeGreaterThan(0);
+    expect(
+      metricValue(after.messages, 'courier_redis_clients', { status: 'ready' }),
+    ).toBeGreaterThan(0);
+    expect(metricValue(after.messages, 'courier_redis_commands_total')).toBeGreaterThan(0);
+    expect(metricValue(after.messages, 'process_cpu_seconds_total')).toBeGreaterThan(0);
 
     // Gateway: operations per root field, their durations, and subgraph calls.
     const gatewaySend = { operationType: 'mutation', operation: 'sendMessage' };
@@ -286,11 +253,13 @@ describe('Prometheus metrics of the gateway and the subgraphs', () => {
           gateway: await scrape(platform.gatewayUrl),
           messages: await scrape(messagesUrl),
         };
-        expect(valueOf(now.gateway, 'courier_gateway_subscriptions_open')).toBe(
-          valueOf(before.gateway, 'courier_gateway_subscriptions_open'),
+        expect(metricValue(now.gateway, 'courier_gateway_subscriptions_open')).toBe(
+          metricValue(before.gateway, 'courier_gateway_subscriptions_open'),
         );
-        expect(valueOf(now.messages, 'courier_subscriptions_open', { subgraph: 'messages' })).toBe(
-          valueOf(before.messages, 'courier_subscriptions_open', { subgraph: 'messages' }),
+        expect(
+          metricValue(now.messages, 'courier_subscriptions_open', { subgraph: 'messages' }),
+        ).toBe(
+          metricValue(before.messages, 'courier_subscriptions_open', { subgraph: 'messages' }),
         );
       },
       { timeout: 10_000, interval: 100 },

@@ -11,3 +11,4 @@ export * from './processes.ts';
 export * from './log-scan.ts';
 export { sentinelFileOf } from './e2e-global-setup.ts';
 export * from './messaging.ts';
+export * from './metrics.ts';
