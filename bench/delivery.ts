@@ -655,6 +655,16 @@ try {
   // A percentile of no samples is NaN in the generator and arrives as null over IPC.
   const ratio = (a: number | undefined, b: number | undefined) =>
     !Number.isFinite(a) || !Number.isFinite(b) || b === 0 ? null : Number((a! / b!).toFixed(3));
+  /** `a`'s figure over `b`'s at `rate`, for a figure of a phase record. */
+  const ratioAt =
+    (figure: (record: PhaseRecord) => number | undefined) =>
+    (a: string, b: string, rate: number) => {
+      const [x, y] = [at(a, rate), at(b, rate)];
+      return ratio(x && figure(x), y && figure(y));
+    };
+  const cpuRatio = ratioAt((record) => record.platformCpuMsPerEnvelope);
+  const p50Ratio = ratioAt((record) => record.deliveryLatencyMs.p50);
+  const p99Ratio = ratioAt((record) => record.deliveryLatencyMs.p99);
   /** `{ mode: value }` for every mode of `list`, in order. */
   const perMode = <T>(list: readonly string[], value: (mode: string) => T) =>
     Object.fromEntries(list.map((mode) => [mode, value(mode)])) as Record<string, T>;
@@ -681,42 +691,15 @@ try {
         SINGLE_MODES,
         (mode) => at(mode, rate)?.platformCpuMsPerEnvelope,
       ),
-      cpuPerEnvelopeGatewayToDirect: ratio(
-        at('gateway', rate)?.platformCpuMsPerEnvelope,
-        at('direct', rate)?.platformCpuMsPerEnvelope,
-      ),
-      p99GatewayToDirect: ratio(
-        at('gateway', rate)?.deliveryLatencyMs.p99,
-        at('direct', rate)?.deliveryLatencyMs.p99,
-      ),
-      p99GatewayToEcho: ratio(
-        at('gateway', rate)?.deliveryLatencyMs.p99,
-        at('echo', rate)?.deliveryLatencyMs.p99,
-      ),
-      cpuPerEnvelopeSocketToGateway: ratio(
-        at('socket', rate)?.platformCpuMsPerEnvelope,
-        at('gateway', rate)?.platformCpuMsPerEnvelope,
-      ),
-      p50SocketToGateway: ratio(
-        at('socket', rate)?.deliveryLatencyMs.p50,
-        at('gateway', rate)?.deliveryLatencyMs.p50,
-      ),
-      p99SocketToGateway: ratio(
-        at('socket', rate)?.deliveryLatencyMs.p99,
-        at('gateway', rate)?.deliveryLatencyMs.p99,
-      ),
-      cpuPerEnvelopeSplitSocketToSplit: ratio(
-        at('split-socket', rate)?.platformCpuMsPerEnvelope,
-        at('split', rate)?.platformCpuMsPerEnvelope,
-      ),
-      cpuPerEnvelopeSplitSocketToDirect: ratio(
-        at('split-socket', rate)?.platformCpuMsPerEnvelope,
-        at('direct', rate)?.platformCpuMsPerEnvelope,
-      ),
-      cpuPerEnvelopeSocketSealedToSealed: ratio(
-        at('socket-sealed', rate)?.platformCpuMsPerEnvelope,
-        at('sealed', rate)?.platformCpuMsPerEnvelope,
-      ),
+      cpuPerEnvelopeGatewayToDirect: cpuRatio('gateway', 'direct', rate),
+      p99GatewayToDirect: p99Ratio('gateway', 'direct', rate),
+      p99GatewayToEcho: p99Ratio('gateway', 'echo', rate),
+      cpuPerEnvelopeSocketToGateway: cpuRatio('socket', 'gateway', rate),
+      p50SocketToGateway: p50Ratio('socket', 'gateway', rate),
+      p99SocketToGateway: p99Ratio('socket', 'gateway', rate),
+      cpuPerEnvelopeSplitSocketToSplit: cpuRatio('split-socket', 'split', rate),
+      cpuPerEnvelopeSplitSocketToDirect: cpuRatio('split-socket', 'direct', rate),
+      cpuPerEnvelopeSocketSealedToSealed: cpuRatio('socket-sealed', 'sealed', rate),
     })),
     multiRecipientByRate: MULTI_RATES.map((rate) => ({
       rate,
@@ -727,14 +710,8 @@ try {
         MULTI_MODES,
         (mode) => at(mode, rate)?.platformCpuMsPerEnvelope,
       ),
-      cpuPerEnvelopeSocketToHttp: ratio(
-        at('multi-socket', rate)?.platformCpuMsPerEnvelope,
-        at('multi', rate)?.platformCpuMsPerEnvelope,
-      ),
-      p99SocketToHttp: ratio(
-        at('multi-socket', rate)?.deliveryLatencyMs.p99,
-        at('multi', rate)?.deliveryLatencyMs.p99,
-      ),
+      cpuPerEnvelopeSocketToHttp: cpuRatio('multi-socket', 'multi', rate),
+      p99SocketToHttp: p99Ratio('multi-socket', 'multi', rate),
     })),
     ratios: {
       sustainedGatewayToDirect: ratio(highest('gateway'), highest('direct')),
