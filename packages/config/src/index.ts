@@ -130,4 +130,5 @@ export * from './shutdown.ts';
 export * from './live-config.ts';
 export * from './tls.ts';
 export * from './secrets.ts';
-export { BASE64_PATTERN, tracingEnabled } from './formats.ts';
+export { BASE64_PATTERN } from './formats.ts';
+export { tracingEnabled } from './tracing.ts';
