@@ -509,7 +509,10 @@ try {
   let splitEndpoint: Endpoint | undefined;
   const split = async (): Promise<Endpoint> => {
     if (!splitEndpoint) {
-      splitMessages = await spawnSubgraphProcess('messages', platform.processEnv());
+      const profile = process.env['BENCH_CPU_PROFILE'];
+      splitMessages = await spawnSubgraphProcess('messages', platform.processEnv(), {
+        nodeArgs: profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}-messages`] : [],
+      });
       const splitGateway = await platform.startGateway(splitMessages.url);
       splitEndpoint = {
         httpUrl: splitGateway.url,

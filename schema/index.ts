@@ -29,3 +29,16 @@ export {
   operationLabel,
   MAX_LABELLED_ROOT_FIELDS,
 } from './operation-labels.ts';
+export {
+  TRUNK_FLUSH_BYTES,
+  TRUNK_PATH,
+  TRUNK_PROTOCOL,
+  TrunkProtocolError,
+  TrunkRecordKind,
+  TrunkWriter,
+  decodeTrunkClose,
+  decodeTrunkMessage,
+  encodeTrunkClose,
+  trunkMaxPayload,
+  type TrunkRecord,
+} from './trunk.ts';

@@ -190,6 +190,68 @@ describe('the gateway passthrough lane for single-subgraph graphql-ws operations
     }
   });
 
+  it("carries a gateway's clients to the subgraph on one trunk, a channel each, authenticated per channel", async () => {
+    const messagesUrl = platform.subgraphs.messages.url;
+    const trunkMetric = async (name: string) =>
+      metricValue(await scrapeMetrics(messagesUrl, platform.routerSecret), name, {
+        subgraph: 'messages',
+      });
+    const erin = await registerTestAccount(platform, '+14155557305');
+    const frank = await registerTestAccount(platform, '+14155557306');
+    const trunksBefore = await trunkMetric('courier_trunks_open');
+    const gateway = await platform.startGateway(messagesUrl);
+    const [erinClient, frankClient, anonymous] = [erin.token, frank.token, undefined].map((token) =>
+      createWsClient(gateway.wsUrl, token ? { token } : {}),
+    );
+    const streams = [erinClient!, frankClient!].map((client) =>
+      subscribe<{ envelopes: EnvelopeEvent }>(client, ENVELOPES_SUBSCRIPTION),
+    );
+    try {
+      for (const stream of streams) {
+        expect((await stream.next()).value?.data?.envelopes.__typename).toBe('QueueEmpty');
+      }
+      const refused = await once(anonymous!, ACKNOWLEDGE_ENVELOPES, { g: [] });
+      expect(refused.errors?.[0]?.extensions?.['code']).toBe('UNAUTHENTICATED');
+      expect(await trunkMetric('courier_trunks_open')).toBe(trunksBefore + 1);
+      const channels = await trunkMetric('courier_trunk_channels_open');
+      expect(channels).toBeGreaterThanOrEqual(2);
+      await streams[0]!.return?.();
+      await erinClient!.dispose();
+      await vi.waitFor(async () =>
+        expect(await trunkMetric('courier_trunk_channels_open')).toBeLessThanOrEqual(channels - 1),
+      );
+      const content = randomBytes(24);
+      await platform.messages[0]!.outbox.enqueue(
+        [
+          {
+            destinationAci: frank.aci,
+            destinationDeviceId: 1,
+            fields: { type: signal.Envelope.Type.CIPHERTEXT, content },
+          },
+        ],
+        false,
+      );
+      const delivered = (await streams[1]!.next()).value?.data?.envelopes;
+      expect(delivered?.content).toBe(content.toString('base64'));
+      await once(frankClient!, ACKNOWLEDGE_ENVELOPES, { g: [delivered!.guid] });
+    } finally {
+      for (const stream of streams) await stream.return?.();
+      for (const client of [erinClient, frankClient, anonymous]) await client!.dispose();
+    }
+  });
+
+  it('refuses trunk upgrades that do not present the router secret', async () => {
+    const url = new URL('/graphql-trunk', platform.subgraphs.messages.url);
+    url.protocol = 'ws:';
+    const status = await new Promise<number | undefined>((resolve) => {
+      const ws = new WebSocket(url, 'courier-trunk.v1');
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode));
+      ws.on('open', () => resolve(101));
+      ws.on('error', () => resolve(undefined));
+    });
+    expect(status).toBe(401);
+  });
+
   it('leaves invalid and over-limit documents to Hive, which refuses them with BAD_USER_INPUT', async () => {
     const client = createWsClient(platform.gatewayWsUrl, { token: alice.token });
     const before = await passedThrough(platform);

@@ -1,17 +1,11 @@
 import { ErrorCode } from '@courier/errors';
-import {
-  CLIENT_KEY_CONNECTION_PARAM,
-  ROUTER_SECRET_CONNECTION_PARAM,
-  ROUTER_SECRET_HEADER,
-} from '@courier/schema';
+import { CLIENT_KEY_CONNECTION_PARAM } from '@courier/schema';
 import { OperationTypeNode } from 'graphql';
 import { WebSocket, type RawData } from 'ws';
 import type { PinoLikeLogger } from './logger.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import type { SingleSubgraphOperations } from './single-subgraph.ts';
-
-/** The graphql-ws subprotocol (graphql-transport-ws). */
-const GRAPHQL_WS_PROTOCOL = 'graphql-transport-ws';
+import { SubgraphTrunk, type TrunkChannel } from './trunk.ts';
 
 /** WebSocket close code for refused or revoked credentials (graphql-ws `Unauthorized`). */
 const CLOSE_UNAUTHORIZED = 4401;
@@ -26,13 +20,13 @@ const CLOSE_TRY_AGAIN_LATER = 1013;
  */
 export const MAX_CLIENT_BUFFERED_BYTES = 8 * 1024 * 1024;
 
-/** Most client frames held while an upstream socket is still connecting. */
+/** Most client frames held while an upstream connection is still being opened. */
 export const MAX_PENDING_FRAMES = 256;
 
 /** What {@link SubgraphPassthrough} needs to reach subgraphs. */
 export interface PassthroughOptions {
   readonly operations: SingleSubgraphOperations;
-  /** Each subgraph's GraphQL URL (http(s)); its graphql-ws endpoint is the same path. */
+  /** Each subgraph's GraphQL URL (http(s)); its trunk endpoint is on the same host. */
   readonly locations: Readonly<Record<string, string>>;
   readonly routerSecret: string;
   /** Largest frame accepted from a subgraph. */
@@ -42,7 +36,7 @@ export interface PassthroughOptions {
     GatewayMetrics,
     'passedThrough' | 'subscriptionsOpen' | 'slowClientsCutOff'
   >;
-  /** Where an upstream socket that ends running operations is reported (subgraph and close code). */
+  /** Where an upstream connection that ends running operations is reported (subgraph, close code). */
   readonly logger?: Pick<PinoLikeLogger, 'warn'> | undefined;
 }
 
@@ -57,30 +51,52 @@ function errorFrame(id: string, message: string, code: string): string {
 }
 
 /**
+ * Whether a graphql-ws message from a subgraph is a `next`, read from its first bytes: graphql-ws
+ * writes `{"id":<string>,"type":"next",...`. Anything else (or another writer's key order) reads
+ * as "not known to be a `next`", and the caller parses it. This spares the gateway parsing every
+ * envelope it relays just to learn that it is one.
+ */
+export function isNextFrame(frame: Buffer): boolean {
+  if (!frame.subarray(0, ID_PREFIX.length).equals(ID_PREFIX)) return false;
+  let at = ID_PREFIX.length;
+  while (at < frame.length) {
+    const byte = frame[at]!;
+    if (byte === BACKSLASH) at += 2;
+    else if (byte === QUOTE) break;
+    else at++;
+  }
+  return frame.subarray(at + 1, at + 1 + NEXT_TYPE.length).equals(NEXT_TYPE);
+}
+const ID_PREFIX = Buffer.from('{"id":"');
+const NEXT_TYPE = Buffer.from(',"type":"next"');
+const BACKSLASH = 0x5c;
+const QUOTE = 0x22;
+
+/**
  * The gateway's fast lane for graphql-ws: operations one subgraph answers alone (see
- * `SingleSubgraphOperations`) skip Hive's planner and executor and travel over a WebSocket of
- * their own to that subgraph, frames passed on as they are. This is what carries a device's
- * `sendMessage`, `acknowledgeEnvelopes` and `Subscription.envelopes` on the hot path, as Signal's
- * chat socket does, while everything else on the same client socket is served by Hive.
+ * `SingleSubgraphOperations`) skip Hive's planner and executor and go to that subgraph as they
+ * are. This is what carries a device's `sendMessage`, `acknowledgeEnvelopes` and
+ * `Subscription.envelopes` on the hot path, as Signal's chat socket does, while everything else
+ * on the same client socket is served by Hive.
  *
- * Each client socket gets at most one upstream socket per subgraph, opened on its first such
- * operation with the client's `authorization` (from its accepted `connection_init`), its
- * pseudonym and the
- * router secret, so the subgraph authenticates the device once per socket and revokes it by
- * closing (4401, passed on to the client as `UNAUTHENTICATED` errors of its operations; as
+ * Each client socket gets at most one upstream connection per subgraph: a channel of the
+ * gateway's trunk to that subgraph (see {@link SubgraphTrunk}), opened on its first such
+ * operation with the client's `authorization` (from its accepted `connection_init`) and its
+ * pseudonym, so the subgraph authenticates the device once per connection and revokes it by
+ * closing it (4401, passed on to the client as `UNAUTHENTICATED` errors of its operations; as
  * Signal's authenticated socket, it outlives the token's expiry but not a revocation). The
- * operation ids are the client's own. Errors inside results are the subgraph's, formatted to
- * the closed code set there. If an upstream socket fails, every operation it carried ends with
- * an `INTERNAL` error (the client subscribes again, through any instance) and the next operation
- * opens a new one. Memory is bounded: a client that does not read (over
- * {@link MAX_CLIENT_BUFFERED_BYTES} waiting) is cut off, and one that floods operations while
- * its upstream socket connects (over {@link MAX_PENDING_FRAMES}) is closed with 1013; both
- * reconnect. Decision: a
- * client that reuses the id of a running passthrough operation is closed with 4409, as
- * graphql-ws does; ids are not checked across the two lanes.
+ * operation ids are the client's own, and frames are relayed unchanged. Errors inside results
+ * are the subgraph's, formatted to the closed code set there. If an upstream connection fails,
+ * every operation it carried ends with an `INTERNAL` error (the client subscribes again, through
+ * any instance) and the next operation opens a new one. Memory is bounded: a client that does
+ * not read (over {@link MAX_CLIENT_BUFFERED_BYTES} waiting) is cut off, and one that floods
+ * operations while its upstream connection opens (over {@link MAX_PENDING_FRAMES}) is closed
+ * with 1013; both reconnect. Decision: a client that reuses the id of a running passthrough
+ * operation is closed with 4409, as graphql-ws does; ids are not checked across the two lanes.
  */
 export class SubgraphPassthrough {
   readonly #options: PassthroughOptions;
+  readonly #trunks = new Map<string, SubgraphTrunk>();
 
   constructor(options: PassthroughOptions) {
     this.#options = options;
@@ -88,12 +104,32 @@ export class SubgraphPassthrough {
 
   /** Starts watching one accepted client socket; see {@link ClientLane}. */
   attach(client: WebSocket, clientKey: string | undefined): ClientLane {
-    return new ClientLane(this.#options, client, clientKey);
+    return new ClientLane(this.#options, (subgraph) => this.#trunk(subgraph), client, clientKey);
+  }
+
+  /** Closes the trunks (the gateway is stopping); running lane operations end. */
+  close(): void {
+    for (const trunk of this.#trunks.values()) trunk.close();
+  }
+
+  #trunk(subgraph: string): SubgraphTrunk {
+    let trunk = this.#trunks.get(subgraph);
+    if (!trunk) {
+      trunk = new SubgraphTrunk({
+        url: this.#options.locations[subgraph]!,
+        routerSecret: this.#options.routerSecret,
+        maxFrameBytes: this.#options.maxPayload,
+        logger: this.#options.logger,
+      });
+      this.#trunks.set(subgraph, trunk);
+    }
+    return trunk;
   }
 }
 
 interface Upstream {
-  readonly socket: WebSocket;
+  readonly subgraph: string;
+  readonly channel: TrunkChannel;
   ready: boolean;
   readonly pending: (string | Buffer)[];
 }
@@ -101,17 +137,24 @@ interface Upstream {
 /** One client socket's passthrough state. */
 export class ClientLane {
   readonly #options: PassthroughOptions;
+  readonly #trunk: (subgraph: string) => SubgraphTrunk;
   readonly #client: WebSocket;
   readonly #clientKey: string | undefined;
   readonly #upstreams = new Map<string, Upstream>();
-  /** Running operations by id: their upstream socket, and whether they are subscriptions. */
+  /** Running operations by id: their upstream connection, and whether they are subscriptions. */
   readonly #owners = new Map<string, { upstream: Upstream; subscription: boolean }>();
   #authorization: string | undefined;
   #connected = false;
   #closed = false;
 
-  constructor(options: PassthroughOptions, client: WebSocket, clientKey: string | undefined) {
+  constructor(
+    options: PassthroughOptions,
+    trunk: (subgraph: string) => SubgraphTrunk,
+    client: WebSocket,
+    clientKey: string | undefined,
+  ) {
     this.#options = options;
+    this.#trunk = trunk;
     this.#client = client;
     this.#clientKey = clientKey;
     client.once('close', () => this.#close());
@@ -171,7 +214,7 @@ export class ClientLane {
   }
 
   #send(upstream: Upstream, frame: string | Buffer): void {
-    if (upstream.ready) upstream.socket.send(frame, { binary: false });
+    if (upstream.ready) upstream.channel.send(frame);
     else if (upstream.pending.length < MAX_PENDING_FRAMES) upstream.pending.push(frame);
     else this.#client.close(CLOSE_TRY_AGAIN_LATER, 'Too many operations while connecting');
   }
@@ -179,38 +222,39 @@ export class ClientLane {
   #upstream(subgraph: string): Upstream {
     const existing = this.#upstreams.get(subgraph);
     if (existing) return existing;
-    const url = new URL(this.#options.locations[subgraph]!);
-    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    const socket = new WebSocket(url, GRAPHQL_WS_PROTOCOL, {
-      headers: { [ROUTER_SECRET_HEADER]: this.#options.routerSecret },
-      maxPayload: this.#options.maxPayload,
-    });
-    const upstream: Upstream = { socket, ready: false, pending: [] };
+    const upstream: Upstream = {
+      subgraph,
+      channel: this.#trunk(subgraph).open({
+        frame: (data) => this.#fromUpstream(upstream, data),
+        closed: (code) => this.#upstreamClosed(upstream, code),
+      }),
+      ready: false,
+      pending: [],
+    };
     this.#upstreams.set(subgraph, upstream);
-    socket.on('open', () => {
-      socket.send(
-        JSON.stringify({
-          type: 'connection_init',
-          payload: {
-            [ROUTER_SECRET_CONNECTION_PARAM]: this.#options.routerSecret,
-            ...(this.#authorization ? { authorization: this.#authorization } : {}),
-            ...(this.#clientKey ? { [CLIENT_KEY_CONNECTION_PARAM]: this.#clientKey } : {}),
-          },
-        }),
-      );
-    });
-    socket.on('message', (data: RawData) => this.#fromUpstream(upstream, data as Buffer));
-    socket.on('error', () => undefined);
-    socket.on('close', (code: number) => this.#upstreamClosed(subgraph, upstream, code));
+    upstream.channel.send(
+      JSON.stringify({
+        type: 'connection_init',
+        payload: {
+          ...(this.#authorization ? { authorization: this.#authorization } : {}),
+          ...(this.#clientKey ? { [CLIENT_KEY_CONNECTION_PARAM]: this.#clientKey } : {}),
+        },
+      }),
+    );
     return upstream;
   }
 
   #fromUpstream(upstream: Upstream, data: Buffer): void {
+    if (isNextFrame(data)) {
+      this.#toClient(data);
+      return;
+    }
     let message: { type?: unknown; id?: unknown };
     try {
       message = JSON.parse(data.toString('utf8')) as { type?: unknown; id?: unknown };
     } catch {
-      upstream.socket.terminate();
+      upstream.channel.close(1007, 'Invalid frame');
+      this.#upstreamClosed(upstream, 1007);
       return;
     }
     switch (message.type) {
@@ -226,12 +270,10 @@ export class ClientLane {
         return;
       case 'connection_ack':
         upstream.ready = true;
-        for (const frame of upstream.pending.splice(0)) {
-          upstream.socket.send(frame, { binary: false });
-        }
+        for (const frame of upstream.pending.splice(0)) upstream.channel.send(frame);
         return;
       case 'ping':
-        upstream.socket.send(JSON.stringify({ type: 'pong' }));
+        upstream.channel.send(JSON.stringify({ type: 'pong' }));
         return;
       default:
         return;
@@ -248,14 +290,15 @@ export class ClientLane {
     this.#client.send(frame, { binary: false });
   }
 
-  #upstreamClosed(subgraph: string, upstream: Upstream, code: number): void {
+  #upstreamClosed(upstream: Upstream, code: number): void {
+    const subgraph = upstream.subgraph;
     if (this.#upstreams.get(subgraph) === upstream) this.#upstreams.delete(subgraph);
     upstream.pending.length = 0;
     const running = [...this.#owners].filter(([, owner]) => owner.upstream === upstream);
     if (running.length === 0) return;
     this.#options.logger?.warn(
       { subgraph, code, operations: running.length },
-      'passthrough socket to a subgraph closed with operations running',
+      'passthrough connection to a subgraph closed with operations running',
     );
     const [message, errorCode] =
       code === CLOSE_UNAUTHORIZED
@@ -270,10 +313,7 @@ export class ClientLane {
   #close(): void {
     this.#closed = true;
     for (const id of [...this.#owners.keys()]) this.#ended(id);
-    for (const upstream of this.#upstreams.values()) {
-      if (upstream.socket.readyState === WebSocket.CONNECTING) upstream.socket.terminate();
-      else upstream.socket.close(1000, 'Client closed');
-    }
+    for (const upstream of this.#upstreams.values()) upstream.channel.close(1000, 'Client closed');
     this.#upstreams.clear();
   }
 }

@@ -221,6 +221,7 @@ function serveGraphqlWs(
       }, WEBSOCKET_CLOSE_GRACE_MS);
       await graphqlWs.dispose();
       clearTimeout(fuse);
+      passthrough?.close();
     },
   };
 }

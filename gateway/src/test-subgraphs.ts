@@ -3,13 +3,17 @@ import type { AddressInfo } from 'node:net';
 import { ApolloServer, HeaderMap } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import { composeSubgraphs } from '@courier/schema';
+import { TRUNK_PATH, composeSubgraphs } from '@courier/schema';
 import { parse, type GraphQLSchema } from 'graphql';
 // The CommonJS build, which @apollo/subgraph builds schemas with: under vitest a plain `graphql`
 // import in this file resolves to the ESM build, a different realm.
 import { execute, subscribe, validate } from 'graphql/index.js';
+import { makeServer, type ServerOptions } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
+import type { Duplex } from 'node:stream';
+import { createLogger } from '@courier/logging';
+import { serveTrunks, type GraphqlWsExtra, type TrunkServer } from '@courier/server/trunk';
 
 /** What a test subgraph saw of one request: the router secret and the authorization. */
 export interface SeenRequest {
@@ -23,6 +27,8 @@ export interface SeenRequest {
   /** The client pseudonym (`x-courier-client` header, or `clientKey` connection parameter). */
   client?: string | undefined;
 }
+
+const silent = createLogger({ name: 'test-subgraph', level: 'silent' });
 
 /** A federation subgraph running on a free port for a test. */
 export interface TestSubgraph {
@@ -133,29 +139,35 @@ async function startSubgraph(
   });
   let wsServer: WebSocketServer | undefined;
   let graphqlWs: { dispose(): void | Promise<void> } | undefined;
+  let trunks: TrunkServer | undefined;
   if (withSubscriptions) {
-    wsServer = new WebSocketServer({ server, path: '/graphql' });
-    graphqlWs = useServer(
-      {
-        schema,
-        execute,
-        subscribe,
-        validate,
-        onConnect(ctx) {
-          const params = ctx.connectionParams ?? {};
-          seen.push({
-            transport: 'ws',
-            routerSecret: typeof params.routerSecret === 'string' ? params.routerSecret : undefined,
-            authorization:
-              typeof params.authorization === 'string' ? params.authorization : undefined,
-            upgradeRouterSecret: header(ctx.extra.request.headers['x-router-secret']),
-            client: typeof params.clientKey === 'string' ? params.clientKey : undefined,
-          });
-          return true;
-        },
+    const options: ServerOptions<Record<string, unknown>, GraphqlWsExtra> = {
+      schema,
+      execute,
+      subscribe,
+      validate,
+      onConnect(ctx) {
+        const params = ctx.connectionParams ?? {};
+        seen.push({
+          transport: 'ws',
+          routerSecret: typeof params.routerSecret === 'string' ? params.routerSecret : undefined,
+          authorization:
+            typeof params.authorization === 'string' ? params.authorization : undefined,
+          upgradeRouterSecret: header(ctx.extra.request.headers['x-router-secret']),
+          client: typeof params.clientKey === 'string' ? params.clientKey : undefined,
+        });
+        return true;
       },
-      wsServer,
-    );
+    };
+    wsServer = new WebSocketServer({ noServer: true });
+    const trunkServer = new WebSocketServer({ noServer: true });
+    const sockets = wsServer;
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const target = req.url?.startsWith(TRUNK_PATH) ? trunkServer : sockets;
+      target.handleUpgrade(req, socket, head, (ws) => target.emit('connection', ws, req));
+    });
+    graphqlWs = useServer(options, wsServer);
+    trunks = serveTrunks(trunkServer, makeServer(options), { subgraph: name, logger: silent });
   }
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -170,6 +182,7 @@ async function startSubgraph(
     async close() {
       for (const client of wsServer?.clients ?? []) client.terminate();
       await graphqlWs?.dispose();
+      await trunks?.dispose();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await apollo.stop();

@@ -59,6 +59,25 @@ export const subscriptionsOpen = new Gauge({
   registers,
 });
 
+/**
+ * Gateway trunks (one WebSocket per gateway carrying many clients' graphql-ws connections, see
+ * `@courier/schema`'s trunk codec) open on this process, and the client connections they carry.
+ */
+export const trunkMetrics = {
+  trunks: new Gauge({
+    name: 'courier_trunks_open',
+    help: 'Gateway trunks currently open on this process, by subgraph',
+    labelNames: ['subgraph'],
+    registers,
+  }),
+  channels: new Gauge({
+    name: 'courier_trunk_channels_open',
+    help: 'Client graphql-ws connections currently carried by gateway trunks, by subgraph',
+    labelNames: ['subgraph'],
+    registers,
+  }),
+} as const;
+
 /** Rate-limit refusals, by bucket. */
 export const rateLimitRejections = new Counter({
   name: 'courier_rate_limit_rejections_total',

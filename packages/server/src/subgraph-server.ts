@@ -1,4 +1,5 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
@@ -24,14 +25,18 @@ import {
 } from 'graphql';
 import type { IRules } from 'graphql-shield';
 import { applyMiddleware } from 'graphql-middleware';
+import { makeServer, type ServerOptions } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer } from 'ws';
 import { clientKeyFrom, type BaseContext } from './context.ts';
 import {
   CLIENT_KEY_CONNECTION_PARAM,
   CLIENT_KEY_HEADER,
   ROUTER_SECRET_CONNECTION_PARAM,
   ROUTER_SECRET_HEADER,
+  TRUNK_PATH,
+  TRUNK_PROTOCOL,
+  trunkMaxPayload,
 } from '@courier/schema';
 import type { DeviceCredentials } from './credentials.ts';
 import {
@@ -44,6 +49,7 @@ import {
   subscriptionsOpen,
 } from './metrics.ts';
 import { buildPermissions } from './permissions.ts';
+import { serveTrunks, type GraphqlWsExtra, type GraphqlWsSocket } from './trunk-server.ts';
 import { documentCache } from './document-cache.ts';
 import {
   DEFAULT_SUBGRAPH_MAX_BODY_BYTES,
@@ -190,7 +196,7 @@ export function createSubgraphServer<TContext extends BaseContext>(
     return { kind: 'rejected', reason: 'revoked' };
   };
   const routerSecretMatches = secretMatcher(options.routerSecret);
-  const socketsByDevice = new Map<string, Set<WebSocket>>();
+  const socketsByDevice = new Map<string, Set<GraphqlWsSocket>>();
   const stopWatchingRevocations = options.credentials.onRevoked((aci, deviceId) => {
     for (const socket of socketsByDevice.get(`${aci}:${deviceId}`) ?? []) {
       socket.close(CLOSE_CODE_REVOKED, 'Device credentials revoked');
@@ -221,94 +227,95 @@ export function createSubgraphServer<TContext extends BaseContext>(
     if (openSubscriptions.get(ctx)?.delete(id))
       subscriptionsOpen.dec({ subgraph: definition.name });
   };
-  const wsServer = definition.subscriptions
-    ? new WebSocketServer({ server: httpServer, path: '/graphql' })
-    : undefined;
-  const wsCleanup = wsServer
-    ? useServer<Record<string, unknown>, { auth?: BaseContext['auth'] }>(
-        {
-          schema,
-          ...documentCache(),
-          onConnect: async (ctx) => {
-            const params = ctx.connectionParams ?? {};
-            const presented =
-              params[ROUTER_SECRET_CONNECTION_PARAM] ??
-              ctx.extra.request.headers[ROUTER_SECRET_HEADER];
-            // Refusals close with 4401, which graphql-ws clients (the gateway's among them)
-            // do not retry; its default 4403 would make the gateway reconnect again and again.
-            const refuse = (reason: string) => {
-              ctx.extra.socket.close(CLOSE_CODE_REVOKED, reason);
-              return false;
-            };
-            if (!routerSecretMatches(presented)) {
-              return refuse('Requests must come through the gateway');
-            }
-            const authorization = params['authorization'];
-            const auth = await authenticate(
-              typeof authorization === 'string' ? authorization : undefined,
-            );
-            if (auth.kind === 'rejected') return refuse('Unauthorized');
-            ctx.extra.auth = auth;
-            if (auth.kind === 'device') {
-              const key = `${auth.device.aci}:${auth.device.deviceId}`;
-              const sockets = socketsByDevice.get(key) ?? new Set<WebSocket>();
-              sockets.add(ctx.extra.socket);
-              socketsByDevice.set(key, sockets);
-              ctx.extra.socket.once('close', () => {
-                sockets.delete(ctx.extra.socket);
-                if (sockets.size === 0) socketsByDevice.delete(key);
-              });
-            }
-            return true;
-          },
-          context: (ctx) =>
-            options.buildContext({
-              auth: ctx.extra.auth ?? { kind: 'anonymous' },
-              logger,
-              client: clientKeyFrom(ctx.connectionParams?.[CLIENT_KEY_CONNECTION_PARAM]),
-            }),
-          onOperation: (ctx, id, _payload, args, result) => {
-            const operation = getOperationAST(args.document, args.operationName);
-            operationsTotal.inc({
-              subgraph: definition.name,
-              operation_type: operation?.operation ?? 'unknown',
-              operation: operationLabel(operation, args.document),
-            });
-            if (result && typeof result === 'object' && Symbol.asyncIterator in result) {
-              const open = openSubscriptions.get(ctx) ?? new Set<string>();
-              openSubscriptions.set(ctx, open);
-              if (!open.has(id)) subscriptionsOpen.inc({ subgraph: definition.name });
-              open.add(id);
-            }
-          },
-          onNext: (_ctx, _id, _payload, _args, result) =>
-            result.errors ? { ...result, errors: result.errors.map(formatError) } : undefined,
-          onError: (_ctx, _id, _payload, errors) => {
-            for (const error of errors) {
-              operationErrors.inc({
-                subgraph: definition.name,
-                operation_type: 'unknown',
-                operation: 'unknown',
-                code: errorCodeLabel(error.extensions?.['code']),
-              });
-            }
-            // graphql-ws only serialises what this returns, so formatted errors do.
-            return errors.map(formatError) as unknown as GraphQLError[];
-          },
-          onComplete: (ctx, id) => closeSubscription(ctx, id),
-          onClose: (ctx) => {
-            for (const id of openSubscriptions.get(ctx) ?? []) closeSubscription(ctx, id);
-          },
-        },
-        wsServer,
-      )
+  const graphqlWsOptions: ServerOptions<
+    Record<string, unknown>,
+    GraphqlWsExtra & { auth?: BaseContext['auth'] }
+  > = {
+    schema,
+    ...documentCache(),
+    onConnect: async (ctx) => {
+      const params = ctx.connectionParams ?? {};
+      const presented =
+        params[ROUTER_SECRET_CONNECTION_PARAM] ?? ctx.extra.request.headers[ROUTER_SECRET_HEADER];
+      // Refusals close with 4401, which graphql-ws clients (the gateway's among them)
+      // do not retry; its default 4403 would make the gateway reconnect again and again.
+      const refuse = (reason: string) => {
+        ctx.extra.socket.close(CLOSE_CODE_REVOKED, reason);
+        return false;
+      };
+      if (!routerSecretMatches(presented)) {
+        return refuse('Requests must come through the gateway');
+      }
+      const authorization = params['authorization'];
+      const auth = await authenticate(
+        typeof authorization === 'string' ? authorization : undefined,
+      );
+      if (auth.kind === 'rejected') return refuse('Unauthorized');
+      ctx.extra.auth = auth;
+      if (auth.kind === 'device') {
+        const key = `${auth.device.aci}:${auth.device.deviceId}`;
+        const sockets = socketsByDevice.get(key) ?? new Set<GraphqlWsSocket>();
+        sockets.add(ctx.extra.socket);
+        socketsByDevice.set(key, sockets);
+        ctx.extra.socket.once('close', () => {
+          sockets.delete(ctx.extra.socket);
+          if (sockets.size === 0) socketsByDevice.delete(key);
+        });
+      }
+      return true;
+    },
+    context: (ctx) =>
+      options.buildContext({
+        auth: ctx.extra.auth ?? { kind: 'anonymous' },
+        logger,
+        client: clientKeyFrom(ctx.connectionParams?.[CLIENT_KEY_CONNECTION_PARAM]),
+      }),
+    onOperation: (ctx, id, _payload, args, result) => {
+      const operation = getOperationAST(args.document, args.operationName);
+      operationsTotal.inc({
+        subgraph: definition.name,
+        operation_type: operation?.operation ?? 'unknown',
+        operation: operationLabel(operation, args.document),
+      });
+      if (result && typeof result === 'object' && Symbol.asyncIterator in result) {
+        const open = openSubscriptions.get(ctx) ?? new Set<string>();
+        openSubscriptions.set(ctx, open);
+        if (!open.has(id)) subscriptionsOpen.inc({ subgraph: definition.name });
+        open.add(id);
+      }
+    },
+    onNext: (_ctx, _id, _payload, _args, result) =>
+      result.errors ? { ...result, errors: result.errors.map(formatError) } : undefined,
+    onError: (_ctx, _id, _payload, errors) => {
+      for (const error of errors) {
+        operationErrors.inc({
+          subgraph: definition.name,
+          operation_type: 'unknown',
+          operation: 'unknown',
+          code: errorCodeLabel(error.extensions?.['code']),
+        });
+      }
+      // graphql-ws only serialises what this returns, so formatted errors do.
+      return errors.map(formatError) as unknown as GraphQLError[];
+    },
+    onComplete: (ctx, id) => closeSubscription(ctx, id),
+    onClose: (ctx) => {
+      for (const id of openSubscriptions.get(ctx) ?? []) closeSubscription(ctx, id);
+    },
+  };
+  const webSockets = definition.subscriptions
+    ? serveWebSockets(httpServer, graphqlWsOptions, routerSecretMatches, {
+        subgraph: definition.name,
+        logger,
+        maxFrameBytes: options.maxBodyBytes ?? DEFAULT_SUBGRAPH_MAX_BODY_BYTES,
+      })
     : undefined;
 
   const drainWebSockets: ApolloServerPlugin = {
     async serverWillStart() {
       return {
         async drainServer() {
-          await wsCleanup?.dispose();
+          await webSockets?.dispose();
         },
       };
     },
@@ -427,6 +434,53 @@ export function createSubgraphServer<TContext extends BaseContext>(
         await options.onClose?.();
       })();
       return closing;
+    },
+  };
+}
+
+function refuseUpgrade(socket: Duplex, status: string): void {
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+/**
+ * graphql-ws for a subgraph that owns subscriptions, on two upgrade paths of `httpServer`:
+ * `/graphql`, a socket per client (Hive Gateway's subscriptions, tools), and the trunk
+ * (`TRUNK_PATH`, see `@courier/schema`), where the gateway's passthrough lane carries many
+ * clients' connections over one socket. Both are served by the same graphql-ws hooks; a trunk
+ * upgrade must present the router secret header.
+ */
+function serveWebSockets(
+  httpServer: Server,
+  graphqlWsOptions: ServerOptions<Record<string, unknown>, GraphqlWsExtra>,
+  routerSecretMatches: (presented: unknown) => boolean,
+  options: { readonly subgraph: string; readonly logger: Logger; readonly maxFrameBytes: number },
+): { dispose(): Promise<void> } {
+  const { maxFrameBytes } = options;
+  const sockets = new WebSocketServer({ noServer: true, maxPayload: maxFrameBytes });
+  const trunkSockets = new WebSocketServer({
+    noServer: true,
+    maxPayload: trunkMaxPayload(maxFrameBytes),
+    handleProtocols: (protocols) => (protocols.has(TRUNK_PROTOCOL) ? TRUNK_PROTOCOL : false),
+  });
+  httpServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path === '/graphql') {
+      sockets.handleUpgrade(req, socket, head, (ws) => sockets.emit('connection', ws, req));
+    } else if (path !== TRUNK_PATH) {
+      refuseUpgrade(socket, '404 Not Found');
+    } else if (!routerSecretMatches(req.headers[ROUTER_SECRET_HEADER])) {
+      refuseUpgrade(socket, '401 Unauthorized');
+    } else {
+      trunkSockets.handleUpgrade(req, socket, head, (ws) =>
+        trunkSockets.emit('connection', ws, req),
+      );
+    }
+  });
+  const perSocket = useServer(graphqlWsOptions, sockets);
+  const trunks = serveTrunks(trunkSockets, makeServer(graphqlWsOptions), options);
+  return {
+    async dispose() {
+      await Promise.all([perSocket.dispose(), trunks.dispose()]);
     },
   };
 }

@@ -27,10 +27,12 @@ export async function spawnSubgraphProcess(
     readonly startTimeoutMs?: number;
     /** Modules to preload after tsx (`--import`), e.g. `@courier/server/tracing-preload`. */
     readonly preload?: readonly string[];
+    /** Extra Node.js flags, e.g. `--cpu-prof` (which `NODE_OPTIONS` refuses). */
+    readonly nodeArgs?: readonly string[];
   } = {},
 ): Promise<SubgraphProcess> {
   const imports = ['tsx', ...(options.preload ?? [])].flatMap((module) => ['--import', module]);
-  const child = spawn(process.execPath, [...imports, `subgraphs/${name}/src/index.ts`], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...imports, `subgraphs/${name}/src/index.ts`], {
     cwd: REPO_ROOT,
     env: {
       ...process.env,
