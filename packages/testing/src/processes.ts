@@ -32,17 +32,21 @@ export async function spawnSubgraphProcess(
   } = {},
 ): Promise<SubgraphProcess> {
   const imports = ['tsx', ...(options.preload ?? [])].flatMap((module) => ['--import', module]);
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...imports, `subgraphs/${name}/src/index.ts`], {
-    cwd: REPO_ROOT,
-    env: {
-      ...process.env,
-      ...env,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: process.env['TEST_LOG_FILE'] ? 'debug' : 'info',
+  const child = spawn(
+    process.execPath,
+    [...(options.nodeArgs ?? []), ...imports, `subgraphs/${name}/src/index.ts`],
+    {
+      cwd: REPO_ROOT,
+      env: {
+        ...process.env,
+        ...env,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: process.env['TEST_LOG_FILE'] ? 'debug' : 'info',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   const exited = new Promise<number | NodeJS.Signals | null>((resolve) =>
     child.once('exit', (code, signal) => resolve(signal ?? code)),
   );
