@@ -1,5 +1,6 @@
 import { UnauthenticatedError, ForbiddenError } from '@courier/errors';
-import type { GraphQLSchema } from 'graphql';
+import { isObjectType, type GraphQLSchema } from 'graphql';
+import { middleware, type IMiddlewareFieldMap } from 'graphql-middleware';
 import type { IRules } from 'graphql-shield';
 import { allow, deny, rule, shield } from 'graphql-shield';
 import type { BaseContext } from './context.ts';
@@ -51,11 +52,49 @@ export function buildPermissions(rules: IRules, schema: GraphQLSchema) {
     ...(tree['Query'] as Record<string, unknown> | undefined),
     ...federationQueryRules,
   };
-  return shield({ ...tree, _Service: allow, Query: query } as IRules, {
+  const fullTree = { ...tree, _Service: allow, Query: query };
+  const shielded = shield(fullTree as IRules, {
     fallbackRule: deny,
     fallbackError: () => new ForbiddenError(),
     allowExternalErrors: true,
   });
+  return middleware((target: GraphQLSchema) =>
+    withoutAllowedFields(shielded.generate(target) as IMiddlewareFieldMap, fullTree, target),
+  );
+}
+
+/**
+ * Drops graphql-shield's wrapper from fields whose rule is `allow`. With `allowExternalErrors`
+ * the wrapper of an allowed field only calls the resolver, but it makes every such field
+ * asynchronous: an `Envelope` resolved in an envelope stream paid a promise per field per event.
+ */
+function withoutAllowedFields(
+  generated: IMiddlewareFieldMap,
+  tree: Readonly<Record<string, unknown>>,
+  schema: GraphQLSchema,
+): IMiddlewareFieldMap {
+  const kept: IMiddlewareFieldMap = {};
+  for (const [typeName, fields] of Object.entries(generated)) {
+    const type = schema.getType(typeName);
+    const typeRule = tree[typeName];
+    if (!isObjectType(type) || typeof fields !== 'object') {
+      kept[typeName] = fields;
+      continue;
+    }
+    const ruleOf = (field: string): unknown => {
+      if (typeRule === undefined || typeRule === null) return deny;
+      if (typeof typeRule !== 'object' || !isFieldRuleMap(typeRule)) return typeRule;
+      return typeRule[field] ?? typeRule['*'] ?? deny;
+    };
+    kept[typeName] = Object.fromEntries(
+      Object.entries(fields).filter(([field]) => ruleOf(field) !== allow),
+    );
+  }
+  return kept;
+}
+
+function isFieldRuleMap(value: object): value is Record<string, unknown> {
+  return value.constructor === Object;
 }
 
 export { allow, deny, rule, and, or, not } from 'graphql-shield';
