@@ -51,6 +51,7 @@ import {
 import { buildPermissions } from './permissions.ts';
 import { serveTrunks, type GraphqlWsExtra, type GraphqlWsSocket } from './trunk-server.ts';
 import { documentCache } from './document-cache.ts';
+import { compiledExecution } from './compiled-execution.ts';
 import {
   DEFAULT_SUBGRAPH_MAX_BODY_BYTES,
   guardEntityRepresentations,
@@ -233,6 +234,7 @@ export function createSubgraphServer<TContext extends BaseContext>(
   > = {
     schema,
     ...documentCache(),
+    ...compiledExecution(),
     onConnect: async (ctx) => {
       const params = ctx.connectionParams ?? {};
       const presented =
