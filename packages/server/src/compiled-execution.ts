@@ -5,6 +5,7 @@ import {
   type ExecutionArgs,
   type ExecutionResult,
 } from 'graphql';
+import { mapAsyncIterator } from './async-iterators.ts';
 
 type Compiled = CompiledQuery | ExecutionResult;
 type Result = Promise<ExecutionResult> | ExecutionResult;
@@ -54,37 +55,9 @@ export function compiledExecution(): {
       if (!isCompiledQuery(query)) return query;
       const source = await createSourceEventStream(args);
       if (!(Symbol.asyncIterator in source)) return source;
-      return mapEvents(source, (payload) =>
+      return mapAsyncIterator(source, (payload) =>
         query.query(payload, args.contextValue, args.variableValues),
       );
     },
   };
-}
-
-/**
- * `source` with `map` applied to each event. `return` goes straight to `source`, so a stream
- * waiting for its next event ends at once (an async generator would wait for that event).
- */
-function mapEvents<T>(
-  source: AsyncIterable<unknown>,
-  map: (event: unknown) => Promise<T> | T,
-): AsyncIterableIterator<T> {
-  const iterator = source[Symbol.asyncIterator]();
-  const mapped = async (result: IteratorResult<unknown>): Promise<IteratorResult<T>> =>
-    result.done
-      ? { done: true, value: undefined }
-      : { done: false, value: await map(result.value) };
-  const events: AsyncIterableIterator<T> = {
-    next: async () => mapped(await iterator.next()),
-    return: async () => {
-      await iterator.return?.();
-      return { done: true, value: undefined };
-    },
-    throw: async (error: unknown) => {
-      if (iterator.throw) return mapped(await iterator.throw(error));
-      throw error;
-    },
-    [Symbol.asyncIterator]: () => events,
-  };
-  return events;
 }

@@ -14,6 +14,7 @@ export * from './service-id.ts';
 export * from './zk-params.ts';
 export * from './group-send-token.ts';
 export * from './metrics.ts';
+export { mapAsyncIterator } from './async-iterators.ts';
 export {
   shutdownTracing,
   startTracing,

@@ -2,6 +2,7 @@ import { ConflictError } from '@courier/errors';
 import {
   Base64Scalar,
   envelopeMetrics,
+  mapAsyncIterator,
   type GraphQLResolverMap,
   TimestampScalar,
   requireDevice,
@@ -17,6 +18,15 @@ import type {
   SendMessageInput,
   SendMessageResult,
 } from '../services/send-service.ts';
+
+/** What `Subscription.envelopes` sends for an event of a device's stream. */
+function envelopeEventValue(event: EnvelopeEventModel): EnvelopeEventModel | ConflictError {
+  if (event.__typename === 'Replaced') {
+    return new ConflictError('This device opened a newer envelope stream; this one ended');
+  }
+  if (event.__typename === 'Envelope') envelopeMetrics.delivered.inc();
+  return event;
+}
 
 export const resolvers: GraphQLResolverMap<MessagesContext> = {
   Base64: Base64Scalar,
@@ -64,15 +74,12 @@ export const resolvers: GraphQLResolverMap<MessagesContext> = {
   },
   Subscription: {
     envelopes: {
-      subscribe: (_parent: unknown, _args: unknown, context: MessagesContext) =>
-        context.delivery.stream(requireDevice(context)),
-      resolve: (event: EnvelopeEventModel) => {
-        if (event.__typename === 'Replaced') {
-          throw new ConflictError('This device opened a newer envelope stream; this one ended');
-        }
-        if (event.__typename === 'Envelope') envelopeMetrics.delivered.inc();
-        return event;
-      },
+      // Payloads carry the field's value (no per-event resolver), so the permission rule guards
+      // `subscribe` once instead of wrapping every event; a returned error is a field error.
+      subscribe: async (_parent: unknown, _args: unknown, context: MessagesContext) =>
+        mapAsyncIterator(await context.delivery.stream(requireDevice(context)), (event) => ({
+          envelopes: envelopeEventValue(event),
+        })),
     },
   },
 };
