@@ -9,6 +9,11 @@ export interface QueuedEnvelopeRow {
   /** The encoded `signal.Envelope`. */
   readonly envelope: Uint8Array;
   readonly expiresAt: Date;
+  /**
+   * Whether acknowledging it sends its sender a server delivery receipt (`wantsDeliveryReceipt`),
+   * decided when it is stored so that acknowledgements need not read, let alone decode, the others.
+   */
+  readonly wantsReceipt: boolean;
 }
 
 /** A stored envelope as the drain reads it. */
@@ -23,6 +28,14 @@ export interface DeviceEnvelopes {
   readonly aci: string;
   readonly deviceId: number;
   readonly guids: readonly string[];
+}
+
+/** What {@link EnvelopeQueueRepository.deleteForDevices} answers one request. */
+export interface AcknowledgedEnvelopes {
+  /** How many of the request's envelopes were deleted. */
+  readonly deleted: number;
+  /** The encoded envelopes among them that want a server delivery receipt. */
+  readonly forReceipts: Uint8Array[];
 }
 
 /** Where a drain stopped: the last envelope it read (keyset pagination). */
@@ -42,24 +55,47 @@ export class EnvelopeQueueRepository {
   /**
    * Stores envelopes in one statement (one round trip, one commit) however many there are: the
    * columns travel as arrays and `unnest` turns them into rows, so a 5000-recipient send is one
-   * insert with six parameters.
+   * insert with nine parameters. The envelopes travel as one `bytea` (all of them end to end, cut
+   * apart by `substring` with their offsets and lengths) rather than a `bytea[]`: a single `Buffer`
+   * goes to PostgreSQL as one binary parameter (Prisma base64-encodes it once on the way), where
+   * an array is base64-encoded, decoded and hex-encoded into a text literal element by element.
    */
   async insertMany(rows: readonly QueuedEnvelopeRow[]): Promise<void> {
     if (rows.length === 0) return;
-    const guids = rows.map((row) => row.guid);
-    const acis = rows.map((row) => row.destinationAci);
-    const deviceIds = rows.map((row) => row.destinationDeviceId);
-    const timestamps = rows.map((row) => String(row.serverTimestamp));
-    const envelopes = rows.map((row) =>
-      Buffer.from(row.envelope.buffer, row.envelope.byteOffset, row.envelope.byteLength),
+    const guids: string[] = [];
+    const acis: string[] = [];
+    const deviceIds: number[] = [];
+    const timestamps: string[] = [];
+    const offsets: number[] = [];
+    const lengths: number[] = [];
+    const expiries: string[] = [];
+    const wantsReceipts: boolean[] = [];
+    /** 1-based, as `substring` counts. */
+    let offset = 1;
+    for (const row of rows) {
+      guids.push(row.guid);
+      acis.push(row.destinationAci);
+      deviceIds.push(row.destinationDeviceId);
+      timestamps.push(String(row.serverTimestamp));
+      offsets.push(offset);
+      lengths.push(row.envelope.byteLength);
+      offset += row.envelope.byteLength;
+      expiries.push(String(row.expiresAt.getTime()));
+      wantsReceipts.push(row.wantsReceipt);
+    }
+    const envelopes = Buffer.concat(
+      rows.map((row) => row.envelope),
+      offset - 1,
     );
-    const expiries = rows.map((row) => String(row.expiresAt.getTime()));
     await this.#prisma.$executeRaw`
       INSERT INTO messages.queued_envelopes
-        (guid, destination_aci, destination_device_id, server_timestamp, envelope, expires_at)
-      SELECT g, a, d, t, e, to_timestamp(x / 1000.0) AT TIME ZONE 'UTC'
+        (guid, destination_aci, destination_device_id, server_timestamp, envelope, expires_at,
+         wants_receipt)
+      SELECT g, a, d, t, substring(${envelopes}::bytea FROM o FOR l),
+             to_timestamp(x / 1000.0) AT TIME ZONE 'UTC', w
       FROM unnest(${guids}::uuid[], ${acis}::uuid[], ${deviceIds}::int[], ${timestamps}::bigint[],
-                  ${envelopes}::bytea[], ${expiries}::bigint[]) AS v(g, a, d, t, e, x)`;
+                  ${offsets}::int[], ${lengths}::int[], ${expiries}::bigint[],
+                  ${wantsReceipts}::boolean[]) AS v(g, a, d, t, o, l, x, w)`;
   }
 
   /**
@@ -100,10 +136,12 @@ export class EnvelopeQueueRepository {
 
   /**
    * Deletes, in one statement, those of each request's `guids` that belong to its device;
-   * resolves with one list per request (in order) of the encoded envelopes that went (their
-   * number is the count of deleted rows). Several devices' acknowledgements share the statement.
+   * resolves with one answer per request (in order): how many of its envelopes went, and the
+   * encoded ones among them that want a server delivery receipt. Only those are returned (the
+   * others' bytes never leave the database), since most acknowledged envelopes (sealed sender,
+   * receipts, sync copies) need none. Several devices' acknowledgements share the statement.
    */
-  async deleteForDevices(requests: readonly DeviceEnvelopes[]): Promise<Uint8Array[][]> {
+  async deleteForDevices(requests: readonly DeviceEnvelopes[]): Promise<AcknowledgedEnvelopes[]> {
     const guids: string[] = [];
     const acis: string[] = [];
     const deviceIds: number[] = [];
@@ -121,18 +159,20 @@ export class EnvelopeQueueRepository {
         requestOf.push(index);
       }
     });
-    const deleted = requests.map((): Uint8Array[] => []);
-    if (guids.length === 0) return deleted;
-    const rows = await this.#prisma.$queryRaw<{ position: bigint; envelope: Uint8Array }[]>`
+    const answers = requests.map(() => ({ deleted: 0, forReceipts: [] as Uint8Array[] }));
+    if (guids.length === 0) return answers;
+    const rows = await this.#prisma.$queryRaw<{ position: bigint; envelope: Uint8Array | null }[]>`
       DELETE FROM messages.queued_envelopes q
       USING unnest(${guids}::uuid[], ${acis}::uuid[], ${deviceIds}::int[])
         WITH ORDINALITY AS a(g, a, d, position)
       WHERE q.guid = a.g AND q.destination_aci = a.a AND q.destination_device_id = a.d
-      RETURNING a.position, q.envelope`;
+      RETURNING a.position, CASE WHEN q.wants_receipt THEN q.envelope END AS envelope`;
     for (const row of rows) {
-      deleted[requestOf[Number(row.position) - 1]!]!.push(new Uint8Array(row.envelope));
+      const answer = answers[requestOf[Number(row.position) - 1]!]!;
+      answer.deleted += 1;
+      if (row.envelope) answer.forReceipts.push(row.envelope);
     }
-    return deleted;
+    return answers;
   }
 
   /**

@@ -4,6 +4,7 @@ import { BadUserInputError } from '@courier/errors';
 import { envelopeMetrics, isUuid } from '@courier/server';
 import type { EnvelopeChannelRepository } from '../repositories/envelope-channel-repository.ts';
 import type {
+  AcknowledgedEnvelopes,
   DeviceEnvelopes,
   EnvelopeQueueRepository,
 } from '../repositories/envelope-queue-repository.ts';
@@ -55,7 +56,7 @@ export class DeliveryService {
   readonly #queue: EnvelopeQueueRepository;
   readonly #receipts: Pick<ReceiptService, 'acknowledged'>;
   readonly #now: () => number;
-  readonly #deletes: GroupCommit<DeviceEnvelopes, Uint8Array[]>;
+  readonly #deletes: GroupCommit<DeviceEnvelopes, AcknowledgedEnvelopes>;
 
   constructor(
     channels: EnvelopeChannelRepository,
@@ -130,7 +131,8 @@ export class DeliveryService {
    * Deletes the named envelopes that are the device's own (others' guids and unknown guids are
    * ignored) and answers how many were deleted. Concurrent acknowledgements (of any devices)
    * share one delete ({@link GroupCommit}), since clients acknowledge envelope by envelope. Then the senders of the identified ones get
-   * server delivery receipts (see `ReceiptService`); a failure there does not undo the ack.
+   * server delivery receipts (see `ReceiptService`; the delete returns only the envelopes marked
+   * as wanting one); a failure there does not undo the ack.
    *
    * @throws BadUserInputError beyond {@link MAX_ACKNOWLEDGED_GUIDS} guids or for a malformed guid.
    */
@@ -142,14 +144,14 @@ export class DeliveryService {
     if (!normalised.every((guid) => isUuid(guid))) {
       throw new BadUserInputError('guids must be UUIDs', 'guids');
     }
-    const deleted = await this.#deletes.submit({
+    const { deleted, forReceipts } = await this.#deletes.submit({
       aci: device.aci,
       deviceId: device.deviceId,
       guids: normalised,
     });
-    envelopeMetrics.acked.inc(deleted.length);
-    if (deleted.length > 0) await this.#receipts.acknowledged(device, deleted);
-    return deleted.length;
+    envelopeMetrics.acked.inc(deleted);
+    if (forReceipts.length > 0) await this.#receipts.acknowledged(device, forReceipts);
+    return deleted;
   }
 
   /**

@@ -147,6 +147,25 @@ describe('EnvelopeOutbox group commit', () => {
     expect(inserts.map((insert) => insert.rows.length)).toEqual([1, 2, 2, 5]);
   });
 
+  it('marks each stored envelope with whether it wants a delivery receipt', async () => {
+    const { box, inserts } = outbox();
+    const SENDER = '0f0e0d0c-1111-4222-8333-944455556666';
+    const { CIPHERTEXT, UNIDENTIFIED_SENDER, SERVER_DELIVERY_RECEIPT } = signal.Envelope.Type;
+    const sent = box.enqueue(
+      [
+        { type: CIPHERTEXT, sourceServiceId: SENDER },
+        { type: UNIDENTIFIED_SENDER },
+        { type: SERVER_DELIVERY_RECEIPT, sourceServiceId: SENDER },
+        { type: CIPHERTEXT, sourceServiceId: ACI },
+      ].map((fields, i) => ({ destinationAci: ACI, destinationDeviceId: i + 1, fields })),
+      false,
+    );
+    await settle();
+    expect(inserts[0]!.rows.map((row) => row.wantsReceipt)).toEqual([true, false, false, false]);
+    inserts[0]!.resolve();
+    await sent;
+  });
+
   it('never stores online-only envelopes', async () => {
     const { box, queue, published } = outbox();
     await box.enqueue(envelopes(1, 2), true);

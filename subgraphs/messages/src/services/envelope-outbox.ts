@@ -3,6 +3,7 @@ import type { Logger } from '@courier/logging';
 import { envelopeMetrics } from '@courier/server';
 import { signal } from '@courier/proto';
 import { GroupCommit } from './group-commit.ts';
+import { wantsDeliveryReceipt } from './receipt-service.ts';
 import type { EnvelopeChannelRepository } from '../repositories/envelope-channel-repository.ts';
 import type {
   EnvelopeQueueRepository,
@@ -45,8 +46,8 @@ export interface EnvelopeOutboxOptions {
 
 /**
  * The one way envelopes leave a send: each gets a guid and the server timestamp, is encoded as
- * `signal.Envelope`, stored in one statement with the rest of its send (unless online-only), and
- * then published on its device's channel for whichever instance holds the device's subscription.
+ * `signal.Envelope`, stored in one statement with the rest of its send (unless online-only, and
+ * marked with whether it wants a server delivery receipt when acknowledged), and then published on its device's channel for whichever instance holds the device's subscription.
  *
  * Sends share inserts by {@link GroupCommit}: at most `maxConcurrentInserts` inserts run at
  * once and the sends that arrive meanwhile are stored together by the next one. Every caller
@@ -99,6 +100,7 @@ export class EnvelopeOutbox {
           ephemeral: online,
         }).finish(),
         expiresAt,
+        wantsReceipt: wantsDeliveryReceipt(outgoing.destinationAci, outgoing.fields),
       };
     });
     if (!online && rows.length > 0) await this.#inserts.submit(rows);

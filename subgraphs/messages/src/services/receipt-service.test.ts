@@ -4,7 +4,7 @@ import { signal } from '@courier/proto';
 import type { AccountTarget } from '@courier/server';
 import { describe, expect, it, vi } from 'vitest';
 import type { OutgoingEnvelope } from './envelope-outbox.ts';
-import { ReceiptService } from './receipt-service.ts';
+import { ReceiptService, wantsDeliveryReceipt } from './receipt-service.ts';
 
 const RECIPIENT = {
   aci: '6a1b2c3d-1111-4222-8333-944455556666',
@@ -101,5 +101,53 @@ describe('ReceiptService', () => {
       ]),
     ).resolves.toBeUndefined();
     expect(enqueued).toEqual([]);
+  });
+});
+
+describe('wantsDeliveryReceipt', () => {
+  const { CIPHERTEXT, PREKEY_BUNDLE, UNIDENTIFIED_SENDER, SERVER_DELIVERY_RECEIPT } =
+    signal.Envelope.Type;
+
+  it('wants one for an identified envelope from another account', () => {
+    expect(
+      wantsDeliveryReceipt(RECIPIENT.aci, { type: CIPHERTEXT, sourceServiceId: SENDER.aci }),
+    ).toBe(true);
+    expect(
+      wantsDeliveryReceipt(RECIPIENT.aci, { type: PREKEY_BUNDLE, sourceServiceId: SENDER.aci }),
+    ).toBe(true);
+  });
+
+  it('wants none for sealed sender, receipts, sync copies, or an unknown source', () => {
+    expect(
+      wantsDeliveryReceipt(RECIPIENT.aci, {
+        type: UNIDENTIFIED_SENDER,
+        sourceServiceId: SENDER.aci,
+      }),
+    ).toBe(false);
+    expect(wantsDeliveryReceipt(RECIPIENT.aci, { type: UNIDENTIFIED_SENDER })).toBe(false);
+    expect(
+      wantsDeliveryReceipt(RECIPIENT.aci, {
+        type: SERVER_DELIVERY_RECEIPT,
+        sourceServiceId: SENDER.aci,
+      }),
+    ).toBe(false);
+    expect(
+      wantsDeliveryReceipt(RECIPIENT.aci, { type: CIPHERTEXT, sourceServiceId: RECIPIENT.aci }),
+    ).toBe(false);
+    expect(wantsDeliveryReceipt(RECIPIENT.aci, { type: CIPHERTEXT })).toBe(false);
+    expect(wantsDeliveryReceipt(RECIPIENT.aci, { type: CIPHERTEXT, sourceServiceId: '' })).toBe(
+      false,
+    );
+    expect(wantsDeliveryReceipt(RECIPIENT.aci, { type: CIPHERTEXT, sourceServiceId: null })).toBe(
+      false,
+    );
+  });
+
+  it('agrees with what an encoded envelope decodes to', () => {
+    const decoded = signal.Envelope.decode(
+      encoded({ type: CIPHERTEXT, sourceServiceId: SENDER.aci }),
+    );
+    expect(wantsDeliveryReceipt(RECIPIENT.aci, decoded)).toBe(true);
+    expect(wantsDeliveryReceipt(SENDER.aci, decoded)).toBe(false);
   });
 });

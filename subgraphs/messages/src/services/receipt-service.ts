@@ -12,6 +12,28 @@ export interface ReceiptServiceOptions {
 }
 
 /**
+ * Whether an envelope for the account `destinationAci` gets a server delivery receipt when it is
+ * acknowledged: only when its sender is known (not sealed sender), it is not itself a receipt, and
+ * it is not a sync copy (sent by the destination account's own device). The one place this rule
+ * lives: the outbox records it on each stored envelope, so that acknowledgements fetch and decode
+ * only those, and {@link ReceiptService.acknowledged} applies it again to what it is given.
+ */
+export function wantsDeliveryReceipt(
+  destinationAci: string,
+  fields: {
+    readonly sourceServiceId?: string | null;
+    readonly type?: signal.Envelope.Type | null;
+  },
+): boolean {
+  return (
+    !!fields.sourceServiceId &&
+    fields.sourceServiceId !== destinationAci &&
+    fields.type !== signal.Envelope.Type.SERVER_DELIVERY_RECEIPT &&
+    fields.type !== signal.Envelope.Type.UNIDENTIFIED_SENDER
+  );
+}
+
+/**
  * Server delivery receipts (Signal's `ReceiptSender`): when a device acknowledges identified
  * envelopes, every device of each sender gets a `SERVER_DELIVERY_RECEIPT` envelope whose source
  * is the recipient's service id (as the message was addressed) and device, whose
@@ -27,8 +49,9 @@ export class ReceiptService {
   }
 
   /**
-   * Sends receipts for the envelopes `recipient` just acknowledged (encoded `Envelope`s), looking
-   * their senders up in one request. Errors are logged, not thrown: the acknowledgement already
+   * Sends receipts for the envelopes `recipient` just acknowledged (encoded `Envelope`s; those
+   * that want none, by {@link wantsDeliveryReceipt}, are skipped), looking their senders up in one
+   * request. Errors are logged, not thrown: the acknowledgement already
    * happened.
    */
   async acknowledged(
@@ -38,13 +61,7 @@ export class ReceiptService {
     try {
       const originals = envelopes
         .map((bytes) => signal.Envelope.decode(bytes))
-        .filter(
-          (original) =>
-            original.sourceServiceId &&
-            original.sourceServiceId !== recipient.aci &&
-            original.type !== signal.Envelope.Type.SERVER_DELIVERY_RECEIPT &&
-            original.type !== signal.Envelope.Type.UNIDENTIFIED_SENDER,
-        );
+        .filter((original) => wantsDeliveryReceipt(recipient.aci, original));
       if (originals.length === 0) return;
       const senders = await this.#options.accounts.findTargets(
         originals.map((original) => original.sourceServiceId),

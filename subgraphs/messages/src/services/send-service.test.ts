@@ -85,6 +85,7 @@ describe('SendService', () => {
       ephemeral: false,
     });
     expect(rows[0]!.expiresAt.getTime()).toBe(1_000 + 30 * 24 * 60 * 60 * 1000);
+    expect(rows.map((row) => row.wantsReceipt)).toEqual([true, true]);
     expect(delivery.deliver).toHaveBeenCalledTimes(2);
   });
 
@@ -177,6 +178,7 @@ describe('SendService sealed sender', () => {
     expect(envelope.type).toBe(signal.Envelope.Type.UNIDENTIFIED_SENDER);
     expect(envelope.sourceServiceId).toBe('');
     expect(envelope.sourceDevice).toBe(0);
+    expect(inserted[0]!.map((row) => row.wantsReceipt)).toEqual([false, false]);
   });
 
   it('refuses a wrong, short or missing key alike, unless access is unrestricted', async () => {
