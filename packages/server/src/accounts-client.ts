@@ -1,4 +1,3 @@
-import { CourierError, ErrorCode } from '@courier/errors';
 import { LRUCache } from 'lru-cache';
 import type { BlockListVersions } from './block-list-versions.ts';
 import { InternalApiClient } from './internal-api.ts';
@@ -66,6 +65,24 @@ export interface AccountsClientOptions {
   readonly blockListMaxAgeMs?: number;
 }
 
+/** Most service ids in one lookup request (accounts' `MAX_LOOKUP_SERVICE_IDS`). */
+const LOOKUP_CHUNK = 5000;
+
+/** A caller waiting for an account in a batched lookup. */
+interface Waiting {
+  readonly promise: Promise<AccountTarget | null>;
+  resolve(target: AccountTarget | null): void;
+  reject(error: unknown): void;
+}
+
+/** An account as cached: asked of accounts at `fetchedAt`. */
+interface CachedTarget {
+  readonly fetchedAt: number;
+  readonly target: Promise<AccountTarget | null>;
+  /** A refresh of this entry is in flight. */
+  refreshing: boolean;
+}
+
 /** A blocker's list as cached: read from accounts after its `token` was seen. */
 interface CachedBlockList {
   readonly token: string;
@@ -90,6 +107,9 @@ interface BlockList {
  * device's old registration id may be served (clients then learn the new one from the messages
  * subgraph's stale-devices answer and fetch again). A removed device is never served: its keys
  * are deleted synchronously by the removal, and devices without keys are left out.
+ * Accounts in steady use are refreshed in the background once past half their TTL, and the
+ * misses of one event-loop turn share one lookup request, so a busy sender rarely waits for
+ * accounts; neither serves anything older than the TTL.
  *
  * Blocks take effect at once, yet are cached (see {@link AccountsClient.isBlocked}): each
  * blocker's list is kept under the version token it was read after, and reused only while the
@@ -101,7 +121,9 @@ export class AccountsClient {
   readonly #ttlMs: number;
   readonly #size: number;
   readonly #now: () => number;
-  readonly #cache = new Map<string, { expiresAt: number; target: Promise<AccountTarget | null> }>();
+  readonly #cache = new Map<string, CachedTarget>();
+  /** Accounts asked for in this turn of the event loop (see `#lookupSoon`). */
+  #batch: Map<string, Waiting> | undefined;
   readonly #blockListVersions: BlockListVersions | undefined;
   readonly #blockListMaxAgeMs: number;
   readonly #blockLists: LRUCache<string, CachedBlockList>;
@@ -133,20 +155,51 @@ export class AccountsClient {
 
   /** The account of `serviceId` (`<aci>` or `PNI:<pni>`, lower case), or null when unknown. */
   findTarget(serviceId: string): Promise<AccountTarget | null> {
-    if (this.#ttlMs <= 0) return this.#fetch(serviceId);
+    if (this.#ttlMs <= 0) return this.#lookupSoon(serviceId);
     const now = this.#now();
-    const cached = this.#cache.get(serviceId);
-    if (cached && cached.expiresAt > now) return cached.target;
-    if (this.#cache.size >= this.#size) {
-      for (const [key, entry] of this.#cache) {
-        if (entry.expiresAt <= now || this.#cache.size >= this.#size) this.#cache.delete(key);
-        else break;
-      }
+    const cached = this.#fresh(serviceId, now);
+    if (cached) {
+      this.#refreshAhead([serviceId], now);
+      return cached.target;
     }
-    const target = this.#fetch(serviceId);
-    this.#cache.set(serviceId, { expiresAt: now + this.#ttlMs, target });
-    target.catch(() => this.#cache.delete(serviceId));
+    const target = this.#lookupSoon(serviceId);
+    this.#store(serviceId, now, target);
     return target;
+  }
+
+  /**
+   * One account, asked of accounts together with every other one asked for in the same turn of
+   * the event loop (one request for all: after a quiet spell, the senders of many concurrent
+   * sends all miss the cache at once).
+   */
+  #lookupSoon(serviceId: string): Promise<AccountTarget | null> {
+    if (!this.#batch) {
+      const batch = new Map<string, Waiting>();
+      this.#batch = batch;
+      setImmediate(() => {
+        this.#batch = undefined;
+        this.#lookup([...batch.keys()]).then(
+          (targets) => {
+            for (const [id, waiting] of batch) waiting.resolve(targets.get(id) ?? null);
+          },
+          (error: unknown) => {
+            for (const waiting of batch.values()) waiting.reject(error);
+          },
+        );
+      });
+    }
+    let waiting = this.#batch.get(serviceId);
+    if (!waiting) {
+      let resolve!: Waiting['resolve'];
+      let reject!: Waiting['reject'];
+      const promise = new Promise<AccountTarget | null>((ok, fail) => {
+        resolve = ok;
+        reject = fail;
+      });
+      waiting = { promise, resolve, reject };
+      this.#batch.set(serviceId, waiting);
+    }
+    return waiting.promise;
   }
 
   /**
@@ -159,34 +212,103 @@ export class AccountsClient {
     const found = new Map<string, AccountTarget | null>();
     const pending: Promise<void>[] = [];
     const missing: string[] = [];
+    const cachedIds: string[] = [];
     for (const serviceId of new Set(serviceIds)) {
-      const cached = this.#ttlMs > 0 ? this.#cache.get(serviceId) : undefined;
-      if (cached && cached.expiresAt > now) {
+      const cached = this.#ttlMs > 0 ? this.#fresh(serviceId, now) : undefined;
+      if (cached) {
+        cachedIds.push(serviceId);
         pending.push(cached.target.then((target) => void found.set(serviceId, target)));
       } else {
         missing.push(serviceId);
       }
     }
+    this.#refreshAhead(cachedIds, now);
     if (missing.length > 0) {
-      const body = await this.#api.request<{ accounts: (AccountTargetBody | null)[] }>(
-        'POST',
-        '/accounts/lookup',
-        { serviceIds: missing },
-      );
-      missing.forEach((serviceId, i) => {
-        const entry = body.accounts[i];
-        const target = entry ? targetOf(entry) : null;
+      for (const [serviceId, target] of await this.#lookup(missing)) {
         found.set(serviceId, target);
-        if (this.#ttlMs > 0 && this.#cache.size < this.#size) {
-          this.#cache.set(serviceId, {
-            expiresAt: now + this.#ttlMs,
-            target: Promise.resolve(target),
-          });
-        }
-      });
+        if (this.#ttlMs > 0) this.#store(serviceId, now, Promise.resolve(target));
+      }
     }
     await Promise.all(pending);
     return found;
+  }
+
+  /** The cached entry of `serviceId` when it is younger than the TTL. */
+  #fresh(serviceId: string, now: number): CachedTarget | undefined {
+    const cached = this.#cache.get(serviceId);
+    return cached && cached.fetchedAt + this.#ttlMs > now ? cached : undefined;
+  }
+
+  #store(serviceId: string, fetchedAt: number, target: Promise<AccountTarget | null>): void {
+    if (this.#cache.size >= this.#size && !this.#cache.has(serviceId)) {
+      for (const [key, entry] of this.#cache) {
+        if (entry.fetchedAt + this.#ttlMs <= fetchedAt || this.#cache.size >= this.#size) {
+          this.#cache.delete(key);
+        } else break;
+      }
+    }
+    const entry: CachedTarget = { fetchedAt, target, refreshing: false };
+    this.#cache.delete(serviceId);
+    this.#cache.set(serviceId, entry);
+    target.catch(() => {
+      if (this.#cache.get(serviceId) === entry) this.#cache.delete(serviceId);
+    });
+  }
+
+  /**
+   * Refresh-ahead: cached accounts past half their TTL are asked of accounts again in the
+   * background (one request for all of them), so an account in steady use is replaced before it
+   * expires and its callers never wait for accounts. Nothing older than the TTL is ever served:
+   * if the refresh has not answered by then, the next caller waits for a fetch as before. A
+   * failed refresh leaves the entry to expire.
+   */
+  #refreshAhead(serviceIds: readonly string[], now: number): void {
+    const due = serviceIds.filter((serviceId) => {
+      const cached = this.#cache.get(serviceId);
+      if (!cached || cached.refreshing || now - cached.fetchedAt < this.#ttlMs / 2) return false;
+      cached.refreshing = true;
+      return true;
+    });
+    if (due.length === 0) return;
+    this.#lookup(due).then(
+      (targets) => {
+        for (const [serviceId, target] of targets) {
+          this.#store(serviceId, now, Promise.resolve(target));
+        }
+      },
+      () => {
+        for (const serviceId of due) {
+          const cached = this.#cache.get(serviceId);
+          if (cached) cached.refreshing = false;
+        }
+      },
+    );
+  }
+
+  /**
+   * Accounts' answer for each of `serviceIds` (null when unknown): one request per
+   * {@link LOOKUP_CHUNK} ids (accounts' limit per request).
+   */
+  async #lookup(serviceIds: readonly string[]): Promise<Map<string, AccountTarget | null>> {
+    if (serviceIds.length > LOOKUP_CHUNK) {
+      const chunks: (readonly string[])[] = [];
+      for (let i = 0; i < serviceIds.length; i += LOOKUP_CHUNK) {
+        chunks.push(serviceIds.slice(i, i + LOOKUP_CHUNK));
+      }
+      const answers = await Promise.all(chunks.map((chunk) => this.#lookup(chunk)));
+      return new Map(answers.flatMap((answer) => [...answer]));
+    }
+    const body = await this.#api.request<{ accounts: (AccountTargetBody | null)[] }>(
+      'POST',
+      '/accounts/lookup',
+      { serviceIds },
+    );
+    return new Map(
+      serviceIds.map((serviceId, i) => {
+        const entry = body.accounts[i];
+        return [serviceId, entry ? targetOf(entry) : null];
+      }),
+    );
   }
 
   /**
@@ -252,20 +374,5 @@ export class AccountsClient {
       `/blocks/${blockerAci}/${otherAci}`,
     );
     return body.blocked;
-  }
-
-  async #fetch(serviceId: string): Promise<AccountTarget | null> {
-    try {
-      const body = await this.#api.request<AccountTargetBody>(
-        'GET',
-        `/accounts/${encodeURIComponent(serviceId)}`,
-      );
-      return targetOf(body);
-    } catch (error) {
-      if (error instanceof CourierError && error.code === ErrorCode.NOT_FOUND) {
-        return null;
-      }
-      throw error;
-    }
   }
 }
