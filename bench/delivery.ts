@@ -76,7 +76,8 @@ import { AccountsClient } from '@courier/server';
  * `BENCH_SENDERS`, `BENCH_RECEIVERS` (per single-device mode), `BENCH_MULTI_ACCOUNTS`,
  * `BENCH_MULTI_RATES` (multi-recipient sends/s), `BENCH_MODES` (subset of
  * gateway,socket,split,split-socket,sealed,socket-sealed,direct,echo,multi,multi-socket,
- * multi-split). Above 500/s (the
+ * multi-split), `BENCH_CPU_PROFILE` (a path prefix: each phase's CPU profile of this process,
+ * and the split messages process's whole-run profile in `<prefix>-messages/`). Above 500/s (the
  * latency target's rate), a mode stops climbing after two rates in a row that it did not
  * sustain; a multi-recipient mode stops after two (the machine is shared: overload only slows
  * everyone down).
@@ -92,7 +93,7 @@ const GRACE_MS = Number(process.env['BENCH_GRACE_MS'] ?? 10_000);
 const SENDERS = Number(process.env['BENCH_SENDERS'] ?? 40);
 const RECEIVERS = Number(process.env['BENCH_RECEIVERS'] ?? 40);
 const MULTI_ACCOUNTS = Number(process.env['BENCH_MULTI_ACCOUNTS'] ?? 250);
-const MULTI_RATES = list('BENCH_MULTI_RATES', '2,5,10,20,40');
+const MULTI_RATES = list('BENCH_MULTI_RATES', '2,5,10,20,40,50,60');
 /** Single-device modes, in the order each rate runs them. */
 const SINGLE_MODES = [
   'gateway',
