@@ -39,6 +39,7 @@ export {
   decodeTrunkClose,
   decodeTrunkMessage,
   encodeTrunkClose,
+  readTrunkMessage,
   trunkMaxPayload,
   type TrunkRecord,
 } from './trunk.ts';

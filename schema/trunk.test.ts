@@ -7,6 +7,7 @@ import {
   decodeTrunkClose,
   decodeTrunkMessage,
   encodeTrunkClose,
+  readTrunkMessage,
 } from './trunk.ts';
 
 /** Resolves after the event-loop turn in which a writer schedules its flush. */
@@ -83,6 +84,20 @@ describe('the trunk codec', () => {
     expect(() => decodeTrunkMessage(record(0, 0, 0))).toThrow(TrunkProtocolError);
     expect(decodeTrunkMessage(record(2, 3, 3))).toHaveLength(1);
     expect(decodeTrunkMessage(Buffer.alloc(0))).toEqual([]);
+  });
+
+  it('reads a received message as records, or says why it is not a trunk message', () => {
+    const sent: Buffer[] = [];
+    const writer = new TrunkWriter((message) => sent.push(message));
+    writer.write(3, TrunkRecordKind.frame, 'x');
+    writer.flush();
+    const read = readTrunkMessage(sent[0], true);
+    expect('records' in read && read.records.map((record) => record.channel)).toEqual([3]);
+    expect(readTrunkMessage(sent[0], false)).toEqual({ malformed: 'not a binary message' });
+    expect(readTrunkMessage([sent[0]], true)).toEqual({ malformed: 'not a binary message' });
+    expect(readTrunkMessage(sent[0]!.subarray(0, 5), true)).toEqual({
+      malformed: 'truncated record',
+    });
   });
 
   it('reads a close without a code as 1005 and keeps reasons short', () => {

@@ -74,6 +74,23 @@ export function decodeTrunkMessage(data: Buffer): TrunkRecord[] {
   return records;
 }
 
+/**
+ * A received WebSocket message read as a trunk message: its records, or why it is not one (a
+ * text message, or malformed records). Either side closes the trunk on the latter.
+ */
+export function readTrunkMessage(
+  data: unknown,
+  isBinary: boolean,
+): { readonly records: TrunkRecord[] } | { readonly malformed: string } {
+  if (!isBinary || !Buffer.isBuffer(data)) return { malformed: 'not a binary message' };
+  try {
+    return { records: decodeTrunkMessage(data) };
+  } catch (error) {
+    if (error instanceof TrunkProtocolError) return { malformed: error.message };
+    throw error;
+  }
+}
+
 /** The payload of a `close` record. */
 export function encodeTrunkClose(code: number, reason: string): Buffer {
   const reasonBytes = Buffer.from(reason.slice(0, 120), 'utf8');

@@ -2,12 +2,11 @@ import {
   ROUTER_SECRET_HEADER,
   TRUNK_PATH,
   TRUNK_PROTOCOL,
-  TrunkProtocolError,
   TrunkRecordKind,
   TrunkWriter,
   decodeTrunkClose,
-  decodeTrunkMessage,
   encodeTrunkClose,
+  readTrunkMessage,
   trunkMaxPayload,
 } from '@courier/schema';
 import { WebSocket, type RawData } from 'ws';
@@ -146,20 +145,13 @@ class TrunkConnection {
   }
 
   #received(data: RawData, isBinary: boolean): void {
-    if (!isBinary || !Buffer.isBuffer(data)) {
+    const message = readTrunkMessage(data, isBinary);
+    if ('malformed' in message) {
+      this.#options.logger?.warn({ reason: message.malformed }, 'malformed trunk message');
       this.#socket.terminate();
       return;
     }
-    let records;
-    try {
-      records = decodeTrunkMessage(data);
-    } catch (error) {
-      if (!(error instanceof TrunkProtocolError)) throw error;
-      this.#options.logger?.warn({ reason: error.message }, 'malformed trunk message');
-      this.#socket.terminate();
-      return;
-    }
-    for (const record of records) {
+    for (const record of message.records) {
       const handlers = this.#channels.get(record.channel);
       if (!handlers) continue;
       if (record.kind === TrunkRecordKind.frame) {

@@ -1,12 +1,11 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import {
-  TrunkProtocolError,
   TrunkRecordKind,
   TrunkWriter,
   decodeTrunkClose,
-  decodeTrunkMessage,
   encodeTrunkClose,
+  readTrunkMessage,
 } from '@courier/schema';
 import type { Logger } from '@courier/logging';
 import { CloseCode, type Server as GraphqlWsServer } from 'graphql-ws';
@@ -114,20 +113,13 @@ class TrunkConnection {
   }
 
   #received(data: RawData, isBinary: boolean): void {
-    if (!isBinary || !Buffer.isBuffer(data)) {
-      this.#socket.close(CloseCode.BadRequest, 'Trunk messages are binary');
-      return;
-    }
-    let records;
-    try {
-      records = decodeTrunkMessage(data);
-    } catch (error) {
-      if (!(error instanceof TrunkProtocolError)) throw error;
-      this.logger.warn({ reason: error.message }, 'malformed trunk message; closing the trunk');
+    const message = readTrunkMessage(data, isBinary);
+    if ('malformed' in message) {
+      this.logger.warn({ reason: message.malformed }, 'malformed trunk message; closing the trunk');
       this.#socket.close(CloseCode.BadRequest, 'Malformed trunk message');
       return;
     }
-    for (const record of records) {
+    for (const record of message.records) {
       const existing = this.#channels.get(record.channel);
       if (record.kind === TrunkRecordKind.open) {
         if (existing) existing.close(CloseCode.BadRequest, 'Channel already open');
