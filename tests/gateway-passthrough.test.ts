@@ -190,7 +190,7 @@ describe('the gateway passthrough lane for single-subgraph graphql-ws operations
     }
   });
 
-  it("carries a gateway's clients to the subgraph on one trunk, a channel each, authenticated per channel", async () => {
+  it("carries a gateway's clients to the subgraph on its two trunks, a channel each, authenticated per channel", async () => {
     const messagesUrl = platform.subgraphs.messages.url;
     const trunkMetric = async (name: string) =>
       metricValue(await scrapeMetrics(messagesUrl, platform.routerSecret), name, {
@@ -212,7 +212,7 @@ describe('the gateway passthrough lane for single-subgraph graphql-ws operations
       }
       const refused = await once(anonymous!, ACKNOWLEDGE_ENVELOPES, { g: [] });
       expect(refused.errors?.[0]?.extensions?.['code']).toBe('UNAUTHENTICATED');
-      expect(await trunkMetric('courier_trunks_open')).toBe(trunksBefore + 1);
+      expect(await trunkMetric('courier_trunks_open')).toBe(trunksBefore + 2);
       const channels = await trunkMetric('courier_trunk_channels_open');
       expect(channels).toBeGreaterThanOrEqual(2);
       await streams[0]!.return?.();

@@ -28,6 +28,7 @@ describe('gateway environment', () => {
       port: 4000,
       trustProxy: false,
       passthrough: true,
+      trunksPerSubgraph: 2,
       tls: undefined,
       maxDepth: 12,
       maxAliases: 15,
@@ -50,6 +51,7 @@ describe('gateway environment', () => {
         GATEWAY_MAX_TOKENS: '500',
         GATEWAY_MAX_REQUEST_BYTES: '65536',
         GATEWAY_PASSTHROUGH: 'false',
+        GATEWAY_TRUNKS: '4',
       }),
     );
     expect(options).toMatchObject({
@@ -63,6 +65,7 @@ describe('gateway environment', () => {
       maxTokens: 500,
       maxRequestBytes: 65536,
       passthrough: false,
+      trunksPerSubgraph: 4,
     });
   });
 
@@ -74,6 +77,7 @@ describe('gateway environment', () => {
       KEYS_SUBGRAPH_URL: 'ftp://keys/graphql',
       TLS_CERT_FILE: '/does/not/exist.pem',
       GATEWAY_MAX_DEPTH: '0',
+      GATEWAY_TRUNKS: '65',
     });
     const variables = found.map((problem) => problem.split(/[.:]/)[0]);
     expect(variables).toEqual(
@@ -84,6 +88,7 @@ describe('gateway environment', () => {
         'KEYS_SUBGRAPH_URL',
         'TLS_CERT_FILE',
         'GATEWAY_MAX_DEPTH',
+        'GATEWAY_TRUNKS',
       ]),
     );
   });

@@ -10,7 +10,7 @@ import {
   z,
 } from '@courier/config';
 import { DEFAULT_SUPERGRAPH_PATH, GATEWAY_DEFAULT_PORT, SUBGRAPH_NAMES } from '@courier/schema';
-import { GATEWAY_DEFAULTS, type GatewayOptions } from './options.ts';
+import { GATEWAY_DEFAULTS, MAX_TRUNKS_PER_SUBGRAPH, type GatewayOptions } from './options.ts';
 
 const origin = z.string().refine((value) => {
   try {
@@ -50,6 +50,10 @@ export const gatewayEnv = commonEnv
       .enum(['true', 'false'])
       .default('true')
       .transform((value) => value === 'true'),
+    /** Trunks per lane subgraph (see GatewayOptions.trunksPerSubgraph). */
+    GATEWAY_TRUNKS: limit(GATEWAY_DEFAULTS.trunksPerSubgraph).pipe(
+      z.number().max(MAX_TRUNKS_PER_SUBGRAPH),
+    ),
     CORS_ORIGINS: commaList.pipe(z.array(origin)).default([]),
     TLS_CERT_FILE: existingFile.optional(),
     TLS_KEY_FILE: existingFile.optional(),
@@ -87,6 +91,7 @@ export function gatewayOptionsFromEnv(env: GatewayEnv): GatewayOptions {
     host: env.GATEWAY_HOST,
     trustProxy: env.GATEWAY_TRUST_PROXY,
     passthrough: env.GATEWAY_PASSTHROUGH,
+    trunksPerSubgraph: env.GATEWAY_TRUNKS,
     port: env.GATEWAY_PORT,
     tls:
       env.TLS_CERT_FILE !== undefined && env.TLS_KEY_FILE !== undefined

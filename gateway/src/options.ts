@@ -86,6 +86,14 @@ export interface GatewayOptions {
    */
   passthrough?: boolean;
   /**
+   * Trunks (WebSockets carrying the passthrough lane's client connections, see `SubgraphTrunk`)
+   * per lane subgraph; clients are spread over them in turn. Behind a load balancer each trunk
+   * lands on some instance, so this is how many messages instances one gateway's clients can
+   * spread over; each extra trunk splits the batching of a burst once more.
+   * @default 2
+   */
+  trunksPerSubgraph?: number;
+  /**
    * How long a readiness probe waits for each subgraph, in milliseconds.
    * @default 2000
    */
@@ -146,7 +154,11 @@ export const GATEWAY_DEFAULTS = {
   shutdownGraceMs: 10_000,
   trustProxy: false,
   passthrough: true,
+  trunksPerSubgraph: 2,
 } as const;
+
+/** Most trunks a gateway keeps per lane subgraph. */
+export const MAX_TRUNKS_PER_SUBGRAPH = 64;
 
 /** Origin of Apollo Sandbox / Apollo Studio Explorer, always allowed by CORS. */
 export const APOLLO_STUDIO_ORIGIN = 'https://studio.apollographql.com';
@@ -202,10 +214,19 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
     metricsToken: options.metricsToken,
     extraMetrics: options.extraMetrics ?? [],
   };
-  for (const key of ['maxDepth', 'maxAliases', 'maxTokens', 'maxRequestBytes'] as const) {
+  for (const key of [
+    'maxDepth',
+    'maxAliases',
+    'maxTokens',
+    'maxRequestBytes',
+    'trunksPerSubgraph',
+  ] as const) {
     if (!Number.isInteger(resolved[key]) || resolved[key] < 1) {
       throw new Error(`${key} must be a positive integer`);
     }
+  }
+  if (resolved.trunksPerSubgraph > MAX_TRUNKS_PER_SUBGRAPH) {
+    throw new Error(`trunksPerSubgraph must be at most ${MAX_TRUNKS_PER_SUBGRAPH}`);
   }
   return resolved;
 }

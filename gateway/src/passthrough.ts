@@ -31,6 +31,8 @@ export interface PassthroughOptions {
   readonly routerSecret: string;
   /** Largest frame accepted from a subgraph. */
   readonly maxPayload: number;
+  /** Trunks per subgraph, used in turn by new client connections. @default 1 */
+  readonly trunksPerSubgraph?: number;
   /** Counts the operations handed over, and the subscriptions among them while they run. */
   readonly metrics?: Pick<
     GatewayMetrics,
@@ -79,8 +81,9 @@ const QUOTE = 0x22;
  * `Subscription.envelopes` on the hot path, as Signal's chat socket does, while everything else
  * on the same client socket is served by Hive.
  *
- * Each client socket gets at most one upstream connection per subgraph: a channel of the
- * gateway's trunk to that subgraph (see {@link SubgraphTrunk}), opened on its first such
+ * Each client socket gets at most one upstream connection per subgraph: a channel of one of the
+ * gateway's trunks to that subgraph (see {@link SubgraphTrunk}; clients take the pool's trunks in
+ * turn), opened on its first such
  * operation with the client's `authorization` (from its accepted `connection_init`) and its
  * pseudonym, so the subgraph authenticates the device once per connection and revokes it by
  * closing it (4401, passed on to the client as `UNAUTHENTICATED` errors of its operations; as
@@ -96,7 +99,7 @@ const QUOTE = 0x22;
  */
 export class SubgraphPassthrough {
   readonly #options: PassthroughOptions;
-  readonly #trunks = new Map<string, SubgraphTrunk>();
+  readonly #trunks = new Map<string, { readonly pool: SubgraphTrunk[]; next: number }>();
 
   constructor(options: PassthroughOptions) {
     this.#options = options;
@@ -109,20 +112,28 @@ export class SubgraphPassthrough {
 
   /** Closes the trunks (the gateway is stopping); running lane operations end. */
   close(): void {
-    for (const trunk of this.#trunks.values()) trunk.close();
+    for (const { pool } of this.#trunks.values()) for (const trunk of pool) trunk.close();
   }
 
+  /** The next trunk of `subgraph`'s pool, in turn. */
   #trunk(subgraph: string): SubgraphTrunk {
-    let trunk = this.#trunks.get(subgraph);
-    if (!trunk) {
-      trunk = new SubgraphTrunk({
-        url: this.#options.locations[subgraph]!,
-        routerSecret: this.#options.routerSecret,
-        maxFrameBytes: this.#options.maxPayload,
-        logger: this.#options.logger,
-      });
-      this.#trunks.set(subgraph, trunk);
+    let trunks = this.#trunks.get(subgraph);
+    if (!trunks) {
+      const pool = Array.from(
+        { length: this.#options.trunksPerSubgraph ?? 1 },
+        () =>
+          new SubgraphTrunk({
+            url: this.#options.locations[subgraph]!,
+            routerSecret: this.#options.routerSecret,
+            maxFrameBytes: this.#options.maxPayload,
+            logger: this.#options.logger,
+          }),
+      );
+      trunks = { pool, next: 0 };
+      this.#trunks.set(subgraph, trunks);
     }
+    const trunk = trunks.pool[trunks.next]!;
+    trunks.next = (trunks.next + 1) % trunks.pool.length;
     return trunk;
   }
 }

@@ -89,6 +89,7 @@ function createPassthrough(
     locations: subgraphLocations(resolved.supergraphSdl, resolved.subgraphUrls),
     routerSecret: resolved.routerSecret,
     maxPayload: resolved.maxRequestBytes,
+    trunksPerSubgraph: resolved.trunksPerSubgraph,
     metrics,
     logger: resolved.logger,
   });

@@ -48,9 +48,9 @@ export interface SubgraphTrunkOptions {
  * both sides write in one event-loop turn goes as one message, so a fan-out to hundreds of
  * devices crosses this hop in one write instead of one per device.
  *
- * Decision: one trunk per subgraph location per gateway. Behind a load balancer, a gateway's
- * lane clients then share one subgraph instance until the trunk is lost (a graceful stop of that
- * instance ends it with 1001, and the clients' next operations open a new one).
+ * A gateway keeps a small pool of them per subgraph (`trunksPerSubgraph`), so that behind a load
+ * balancer its clients spread over as many instances; a graceful stop of an instance ends its
+ * trunks with 1001, and the clients' next operations open new ones.
  */
 export class SubgraphTrunk {
   readonly #options: SubgraphTrunkOptions;
