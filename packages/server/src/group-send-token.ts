@@ -1,4 +1,5 @@
 import { ForbiddenError, UnauthenticatedError } from '@courier/errors';
+import { LRUCache } from 'lru-cache';
 import { ServiceId as LibsignalServiceId } from '@signalapp/libsignal-client/dist/Address.js';
 import {
   GroupSendDerivedKeyPair,
@@ -18,26 +19,32 @@ export type GroupSendTokenCheck =
   | { readonly ok: false; readonly problem: GroupSendTokenProblem };
 
 /**
- * Derived endorsement key pairs by expiration (ms). Tokens of one day share a key pair, and
- * deriving one costs about as much as a verification, so each process keeps the few it meets.
- * Keyed by params too: tests run several platforms (several params) in one process.
+ * Derived endorsement key pairs by expiration (ms). Tokens and endorsements of one day share a
+ * key pair, and deriving one costs about as much as a verification, so each process keeps the
+ * few it meets (the least recently used go first). Keyed by params too: tests run several
+ * platforms (several params) in one process.
  */
-const keyPairs = new WeakMap<ServerSecretParams, Map<number, GroupSendDerivedKeyPair>>();
+const keyPairs = new WeakMap<ServerSecretParams, LRUCache<number, GroupSendDerivedKeyPair>>();
 const MAX_CACHED_KEY_PAIRS = 8;
 
-function keyPairFor(params: ServerSecretParams, expiration: Date): GroupSendDerivedKeyPair {
+/**
+ * The group send endorsement key pair of `params` for endorsements expiring at `expiration`
+ * (cached; see above): what groups issues endorsements with and what a token is checked against.
+ */
+export function groupSendKeyPair(
+  params: ServerSecretParams,
+  expiration: Date,
+): GroupSendDerivedKeyPair {
   let byExpiration = keyPairs.get(params);
   if (!byExpiration) {
-    byExpiration = new Map();
+    byExpiration = new LRUCache({ max: MAX_CACHED_KEY_PAIRS });
     keyPairs.set(params, byExpiration);
   }
-  const cached = byExpiration.get(expiration.getTime());
-  if (cached) return cached;
-  const keyPair = GroupSendDerivedKeyPair.forExpiration(expiration, params);
-  if (byExpiration.size >= MAX_CACHED_KEY_PAIRS) {
-    byExpiration.delete(byExpiration.keys().next().value!);
+  let keyPair = byExpiration.get(expiration.getTime());
+  if (!keyPair) {
+    keyPair = GroupSendDerivedKeyPair.forExpiration(expiration, params);
+    byExpiration.set(expiration.getTime(), keyPair);
   }
-  byExpiration.set(expiration.getTime(), keyPair);
   return keyPair;
 }
 
@@ -72,7 +79,7 @@ export function checkGroupSendToken(
   }
   if (expiration.getTime() <= now.getTime()) return { ok: false, problem: 'expired' };
   try {
-    fullToken.verify(ids, keyPairFor(params, expiration), now);
+    fullToken.verify(ids, groupSendKeyPair(params, expiration), now);
   } catch {
     return { ok: false, problem: 'invalid' };
   }

@@ -3,7 +3,6 @@ import { Aci, Pni } from '@signalapp/libsignal-client/dist/Address.js';
 import {
   AuthCredentialPresentation,
   GroupPublicParams,
-  GroupSendDerivedKeyPair,
   GroupSendEndorsementsResponse,
   ProfileKeyCredentialPresentation,
   ServerZkAuthOperations,
@@ -11,6 +10,7 @@ import {
   UuidCiphertext,
   type ServerSecretParams,
 } from '@signalapp/libsignal-client/dist/zkgroup/index.js';
+import { groupSendKeyPair } from '@courier/server';
 import type { Presenter, ProvenMember } from './group-rules.ts';
 
 export const DAY_MS = 86_400_000;
@@ -71,7 +71,6 @@ export class GroupZk {
   readonly #params: ServerSecretParams;
   readonly #auth: ServerZkAuthOperations;
   readonly #profiles: ServerZkProfileOperations;
-  readonly #keyPairs = new Map<number, GroupSendDerivedKeyPair>();
 
   constructor(params: ServerSecretParams) {
     this.#params = params;
@@ -186,12 +185,7 @@ export class GroupZk {
    */
   endorse(memberIds: readonly Uint8Array[], now: number): IssuedEndorsements {
     const expiresAt = this.endorsementExpiry(now);
-    let keyPair = this.#keyPairs.get(expiresAt);
-    if (!keyPair) {
-      keyPair = GroupSendDerivedKeyPair.forExpiration(new Date(expiresAt), this.#params);
-      this.#keyPairs.clear();
-      this.#keyPairs.set(expiresAt, keyPair);
-    }
+    const keyPair = groupSendKeyPair(this.#params, new Date(expiresAt));
     const ciphertexts = memberIds.map((id) => new UuidCiphertext(new Uint8Array(id)));
     return {
       expiresAt,
