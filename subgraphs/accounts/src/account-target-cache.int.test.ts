@@ -1,4 +1,5 @@
 import { AccountsClient, type SubgraphServer } from '@courier/server';
+import { randomUUID } from 'node:crypto';
 import { ROUTER_SECRET_HEADER } from '@courier/schema';
 import {
   expectData,
@@ -104,5 +105,19 @@ describe('account targets cached by AccountsClient', () => {
     now += 2100;
     await client.findTarget(aci);
     expect(lookups()).toBe(3);
+  });
+
+  it("splits lookups at accounts' limit of 5,000 service ids per request", async () => {
+    const client = new AccountsClient(accounts.url, platform.routerSecret);
+    const ids = [
+      ...Array.from({ length: 5000 }, () => randomUUID()),
+      people[2]!.aci,
+      `PNI:${randomUUID()}`,
+    ];
+    const found = await client.findTargets(ids);
+    expect(found.size).toBe(5002);
+    expect(found.get(people[2]!.aci)?.aci).toBe(people[2]!.aci);
+    expect([...found.values()].filter((target) => target !== null)).toHaveLength(1);
+    expect(lookups()).toBe(2);
   });
 });
