@@ -39,6 +39,12 @@ export interface SubgraphTrunkOptions {
   /** Largest graphql-ws frame accepted from the subgraph. */
   readonly maxFrameBytes: number;
   readonly logger?: Pick<PinoLikeLogger, 'warn'> | undefined;
+  /**
+   * How often the gateway pings the trunk; a trunk whose subgraph has not answered the previous
+   * ping by the next one is cut (its channels end as lost), so a vanished instance is noticed.
+   * @default 12000
+   */
+  readonly keepAliveMs?: number;
 }
 
 /**
@@ -106,10 +112,26 @@ class TrunkConnection {
     this.#writer = new TrunkWriter((message) => socket.send(message, { binary: true }), {
       paused: true,
     });
-    socket.on('open', () => this.#writer.resume());
+    let answered = true;
+    let keepAlive: NodeJS.Timeout | undefined;
+    socket.on('open', () => {
+      this.#writer.resume();
+      keepAlive = setInterval(() => {
+        if (!answered) {
+          socket.terminate();
+          return;
+        }
+        answered = false;
+        socket.ping();
+      }, options.keepAliveMs ?? 12_000);
+    });
+    socket.on('pong', () => (answered = true));
     socket.on('message', (data: RawData, isBinary: boolean) => this.#received(data, isBinary));
     socket.on('error', () => undefined);
-    socket.once('close', (code: number) => this.#lost(code));
+    socket.once('close', (code: number) => {
+      clearInterval(keepAlive);
+      this.#lost(code);
+    });
   }
 
   /** Whether new channels may use this connection (it is not closing or closed). */
