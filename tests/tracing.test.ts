@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SENSITIVE_SPAN_ATTRIBUTES } from '@courier/logging';
 import {
+  createWsClient,
   expectData,
   postGraphQL,
   registerTestAccount,
@@ -150,6 +151,33 @@ describe('OpenTelemetry traces across gateway, subgraph and Prisma', () => {
           ]),
         );
       },
+      { timeout: 20_000, interval: 100 },
+    );
+
+    // graphql-ws operations of the lane run compiled (graphql-jit), and still leave a span.
+    const client = createWsClient(gateway.wsUrl, { token: bob.token });
+    try {
+      const acknowledged = await new Promise<unknown>((resolve, reject) => {
+        let answer: unknown;
+        client.subscribe(
+          { query: 'mutation { acknowledgeEnvelopes(guids: []) }' },
+          { next: (result) => (answer = result), error: reject, complete: () => resolve(answer) },
+        );
+      });
+      expect(acknowledged).toEqual({ data: { acknowledgeEnvelopes: 0 } });
+    } finally {
+      await client.dispose();
+    }
+    await vi.waitFor(
+      () =>
+        expect(
+          receiver.spans.find(
+            (span) =>
+              span.service === 'courier-messages' &&
+              span.name === 'graphql.execute' &&
+              span.attributes['courier.graphql.root_fields'] === 'acknowledgeEnvelopes',
+          )?.attributes['graphql.operation.type'],
+        ).toBe('mutation'),
       { timeout: 20_000, interval: 100 },
     );
 

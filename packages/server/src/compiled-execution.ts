@@ -1,13 +1,48 @@
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import {
   createSourceEventStream,
+  getOperationAST,
   type DocumentNode,
   type ExecutionArgs,
   type ExecutionResult,
 } from 'graphql';
+import { operationLabel } from '@courier/schema';
+import { SpanStatusCode, trace, type Attributes } from '@opentelemetry/api';
 import { mapAsyncIterator } from './async-iterators.ts';
+import { tracingStarted } from './tracing.ts';
 
 type Compiled = CompiledQuery | ExecutionResult;
+
+const tracer = trace.getTracer('@courier/server/graphql-jit');
+
+/**
+ * Runs `execute` in a `graphql.execute` span when tracing is on (graphql-jit is not seen by the
+ * GraphQL instrumentation, which only wraps graphql-js). Attributes as in our metrics: the
+ * operation type and its root fields, never variables or the client's operation name.
+ */
+function traced(
+  args: ExecutionArgs,
+  execute: () => Promise<ExecutionResult> | ExecutionResult,
+): Promise<ExecutionResult> | ExecutionResult {
+  if (!tracingStarted()) return execute();
+  const operation = getOperationAST(args.document, args.operationName);
+  const attributes: Attributes = {
+    'graphql.operation.type': operation?.operation ?? 'unknown',
+    'courier.graphql.root_fields': operationLabel(operation, args.document),
+  };
+  return tracer.startActiveSpan('graphql.execute', { attributes }, async (span) => {
+    try {
+      const result = await execute();
+      if (result.errors?.length) span.setStatus({ code: SpanStatusCode.ERROR });
+      return result;
+    } catch (error) {
+      span.setStatus({ code: SpanStatusCode.ERROR });
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
+}
 type Result = Promise<ExecutionResult> | ExecutionResult;
 
 /**
@@ -17,6 +52,8 @@ type Result = Promise<ExecutionResult> | ExecutionResult;
  * documents, so each is compiled once per (document, operation name) and kept as long as its
  * document is (the documents come from the parse cache, see `documentCache`). An operation
  * graphql-jit refuses to compile answers with its errors, as graphql-js would.
+ *
+ * With tracing on, each execution (each event of a subscription) is a `graphql.execute` span.
  *
  * Decision: a subscription's source stream is still created by graphql-js
  * (`createSourceEventStream`), and only its events go through the compiled selection:
@@ -48,7 +85,9 @@ export function compiledExecution(): {
     execute(args) {
       const query = compile(args);
       if (!isCompiledQuery(query)) return query;
-      return query.query(args.rootValue, args.contextValue, args.variableValues);
+      return traced(args, () =>
+        query.query(args.rootValue, args.contextValue, args.variableValues),
+      );
     },
     async subscribe(args) {
       const query = compile(args);
@@ -56,7 +95,7 @@ export function compiledExecution(): {
       const source = await createSourceEventStream(args);
       if (!(Symbol.asyncIterator in source)) return source;
       return mapAsyncIterator(source, (payload) =>
-        query.query(payload, args.contextValue, args.variableValues),
+        traced(args, () => query.query(payload, args.contextValue, args.variableValues)),
       );
     },
   };
