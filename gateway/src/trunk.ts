@@ -13,7 +13,7 @@ import { WebSocket, type RawData } from 'ws';
 import type { PinoLikeLogger } from './logger.ts';
 
 /** Close code a channel ends with when its trunk is lost (WebSocket's "abnormal closure"). */
-export const CLOSE_TRUNK_LOST = 1006;
+const CLOSE_TRUNK_LOST = 1006;
 
 /** What the owner of a trunk channel hears. */
 export interface TrunkChannelHandlers {
