@@ -40,7 +40,7 @@ export interface AccountsClientOptions {
    */
   readonly cacheTtlMs?: number;
   /**
-   * Most accounts kept in the cache.
+   * Most accounts kept in the cache (the least recently used are dropped first).
    * @default 10000
    */
   readonly cacheSize?: number;
@@ -119,9 +119,8 @@ export class AccountsClient {
   readonly #url: string | (() => string);
   readonly #routerSecret: string;
   readonly #ttlMs: number;
-  readonly #size: number;
   readonly #now: () => number;
-  readonly #cache = new Map<string, CachedTarget>();
+  readonly #cache: LRUCache<string, CachedTarget>;
   /** Accounts asked for in this turn of the event loop (see `#lookupSoon`). */
   #batch: Map<string, Waiting> | undefined;
   readonly #blockListVersions: BlockListVersions | undefined;
@@ -138,7 +137,7 @@ export class AccountsClient {
     this.#url = accountsUrl;
     this.#routerSecret = routerSecret;
     this.#ttlMs = options.cacheTtlMs ?? 2000;
-    this.#size = options.cacheSize ?? 10_000;
+    this.#cache = new LRUCache({ max: options.cacheSize ?? 10_000 });
     this.#now = options.now ?? Date.now;
     this.#blockListVersions = options.blockListVersions;
     this.#blockLists = new LRUCache({ max: options.blockListCacheSize ?? 10_000 });
@@ -240,18 +239,10 @@ export class AccountsClient {
   }
 
   #store(serviceId: string, fetchedAt: number, target: Promise<AccountTarget | null>): void {
-    if (this.#cache.size >= this.#size && !this.#cache.has(serviceId)) {
-      for (const [key, entry] of this.#cache) {
-        if (entry.fetchedAt + this.#ttlMs <= fetchedAt || this.#cache.size >= this.#size) {
-          this.#cache.delete(key);
-        } else break;
-      }
-    }
     const entry: CachedTarget = { fetchedAt, target, refreshing: false };
-    this.#cache.delete(serviceId);
     this.#cache.set(serviceId, entry);
     target.catch(() => {
-      if (this.#cache.get(serviceId) === entry) this.#cache.delete(serviceId);
+      if (this.#cache.peek(serviceId) === entry) this.#cache.delete(serviceId);
     });
   }
 
@@ -264,7 +255,7 @@ export class AccountsClient {
    */
   #refreshAhead(serviceIds: readonly string[], now: number): void {
     const due = serviceIds.filter((serviceId) => {
-      const cached = this.#cache.get(serviceId);
+      const cached = this.#cache.peek(serviceId);
       if (!cached || cached.refreshing || now - cached.fetchedAt < this.#ttlMs / 2) return false;
       cached.refreshing = true;
       return true;
@@ -278,7 +269,7 @@ export class AccountsClient {
       },
       () => {
         for (const serviceId of due) {
-          const cached = this.#cache.get(serviceId);
+          const cached = this.#cache.peek(serviceId);
           if (cached) cached.refreshing = false;
         }
       },
