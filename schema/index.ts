@@ -39,7 +39,9 @@ export {
   decodeTrunkClose,
   decodeTrunkMessage,
   encodeTrunkClose,
+  keepTrunkAlive,
   readTrunkMessage,
   trunkMaxPayload,
+  type PingableSocket,
   type TrunkRecord,
 } from './trunk.ts';

@@ -91,6 +91,32 @@ export function readTrunkMessage(
   }
 }
 
+/** What {@link keepTrunkAlive} needs of a WebSocket (a `ws` socket). */
+export interface PingableSocket {
+  ping(): void;
+  terminate(): void;
+  on(event: 'pong', listener: () => void): unknown;
+  once(event: 'close', listener: () => void): unknown;
+}
+
+/**
+ * Pings `socket` every `intervalMs` until it closes, and cuts it (`terminate`) when the previous
+ * ping went unanswered: both ends of a trunk notice a peer that vanished without closing.
+ */
+export function keepTrunkAlive(socket: PingableSocket, intervalMs: number): void {
+  let answered = true;
+  socket.on('pong', () => (answered = true));
+  const timer = setInterval(() => {
+    if (!answered) {
+      socket.terminate();
+      return;
+    }
+    answered = false;
+    socket.ping();
+  }, intervalMs);
+  socket.once('close', () => clearInterval(timer));
+}
+
 /** The payload of a `close` record. */
 export function encodeTrunkClose(code: number, reason: string): Buffer {
   const reasonBytes = Buffer.from(reason.slice(0, 120), 'utf8');

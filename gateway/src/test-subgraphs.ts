@@ -167,7 +167,11 @@ async function startSubgraph(
       target.handleUpgrade(req, socket, head, (ws) => target.emit('connection', ws, req));
     });
     graphqlWs = useServer(options, wsServer);
-    trunks = serveTrunks(trunkServer, makeServer(options), { subgraph: name, logger: silent });
+    trunks = serveTrunks(trunkServer, makeServer(options), {
+      subgraph: name,
+      logger: silent,
+      maxFrameBytes: 4 * 1024 * 1024,
+    });
   }
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

@@ -6,6 +6,7 @@ import {
   TrunkWriter,
   decodeTrunkClose,
   encodeTrunkClose,
+  keepTrunkAlive,
   readTrunkMessage,
   trunkMaxPayload,
 } from '@courier/schema';
@@ -112,26 +113,13 @@ class TrunkConnection {
     this.#writer = new TrunkWriter((message) => socket.send(message, { binary: true }), {
       paused: true,
     });
-    let answered = true;
-    let keepAlive: NodeJS.Timeout | undefined;
     socket.on('open', () => {
       this.#writer.resume();
-      keepAlive = setInterval(() => {
-        if (!answered) {
-          socket.terminate();
-          return;
-        }
-        answered = false;
-        socket.ping();
-      }, options.keepAliveMs ?? 12_000);
+      keepTrunkAlive(socket, options.keepAliveMs ?? 12_000);
     });
-    socket.on('pong', () => (answered = true));
     socket.on('message', (data: RawData, isBinary: boolean) => this.#received(data, isBinary));
     socket.on('error', () => undefined);
-    socket.once('close', (code: number) => {
-      clearInterval(keepAlive);
-      this.#lost(code);
-    });
+    socket.once('close', (code: number) => this.#lost(code));
   }
 
   /** Whether new channels may use this connection (it is not closing or closed). */

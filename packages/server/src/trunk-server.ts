@@ -5,6 +5,7 @@ import {
   TrunkWriter,
   decodeTrunkClose,
   encodeTrunkClose,
+  keepTrunkAlive,
   readTrunkMessage,
 } from '@courier/schema';
 import type { Logger } from '@courier/logging';
@@ -12,6 +13,9 @@ import { CloseCode, type Server as GraphqlWsServer } from 'graphql-ws';
 import type { Gauge } from 'prom-client';
 import type { RawData, WebSocket, WebSocketServer } from 'ws';
 import { trunkMetrics } from './metrics.ts';
+
+/** WebSocket close code for a message over the size limit ("Message Too Big"). */
+const CLOSE_TOO_BIG = 1009;
 
 /** The graphql-ws subprotocol a channel speaks (graphql-transport-ws). */
 const GRAPHQL_WS_PROTOCOL = 'graphql-transport-ws';
@@ -89,6 +93,7 @@ class TrunkConnection {
     private readonly server: GraphqlWsServer<GraphqlWsExtra>,
     private readonly logger: Logger,
     private readonly channelsOpen: Gauge.Internal<string>,
+    private readonly maxFrameBytes: number,
   ) {
     this.#socket = socket;
     this.#writer = new TrunkWriter((message) => socket.send(message, { binary: true }));
@@ -130,6 +135,8 @@ class TrunkConnection {
       } else if (record.kind === TrunkRecordKind.close) {
         const { code, reason } = decodeTrunkClose(record.payload);
         existing?.end(code, reason);
+      } else if (existing && record.payload.length > this.maxFrameBytes) {
+        existing.close(CLOSE_TOO_BIG, 'Message too big');
       } else if (existing?.onMessage) {
         const deliver = existing.onMessage;
         deliver(record.payload.toString('utf8')).catch((error: unknown) => {
@@ -160,34 +167,38 @@ export interface TrunkServer {
  * has already authenticated with the router secret): each channel of each trunk is handed to
  * `server` (the subgraph's graphql-ws server, the same hooks as its own sockets), so every
  * client is authenticated, served and revoked per channel as on a socket of its own. Trunks are
- * pinged every `keepAliveMs` (12 s) and cut when a ping goes unanswered; `courier_trunks_open`
+ * pinged every `keepAliveMs` (12 s) and cut when a ping goes unanswered. A channel that sends a
+ * message over `maxFrameBytes` is closed with 1009, as a socket of its own would be; `courier_trunks_open`
  * and `courier_trunk_channels_open` count them.
  */
 export function serveTrunks(
   wsServer: WebSocketServer,
   server: GraphqlWsServer<GraphqlWsExtra>,
-  options: { readonly subgraph: string; readonly logger: Logger; readonly keepAliveMs?: number },
+  options: {
+    readonly subgraph: string;
+    readonly logger: Logger;
+    /** Largest graphql-ws message a channel may send (as the per-client socket's `maxPayload`). */
+    readonly maxFrameBytes: number;
+    readonly keepAliveMs?: number;
+  },
 ): TrunkServer {
   const { logger } = options;
   const trunksOpen = trunkMetrics.trunks.labels(options.subgraph);
   const channelsOpen = trunkMetrics.channels.labels(options.subgraph);
   const trunks = new Set<TrunkConnection>();
   wsServer.on('connection', (socket: WebSocket, request: IncomingMessage) => {
-    const trunk = new TrunkConnection(socket, request, server, logger, channelsOpen);
+    const trunk = new TrunkConnection(
+      socket,
+      request,
+      server,
+      logger,
+      channelsOpen,
+      options.maxFrameBytes,
+    );
     trunks.add(trunk);
     trunksOpen.inc();
-    let alive = true;
-    socket.on('pong', () => (alive = true));
-    const ping = setInterval(() => {
-      if (!alive) {
-        socket.terminate();
-        return;
-      }
-      alive = false;
-      socket.ping();
-    }, options.keepAliveMs ?? 12_000);
+    keepTrunkAlive(socket, options.keepAliveMs ?? 12_000);
     socket.once('close', (code: number) => {
-      clearInterval(ping);
       trunks.delete(trunk);
       trunksOpen.dec();
       logger.debug({ code }, 'trunk closed');
