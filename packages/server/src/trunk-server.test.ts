@@ -56,7 +56,8 @@ describe('serveTrunks', () => {
     writer.write(2, TrunkRecordKind.frame, init);
     writer.flush();
     await vi.waitFor(() => expect(received).toHaveLength(2));
-    const [first, second] = [1, 2].map((channel) => received.find((r) => r.channel === channel)!);
+    const recordOf = (channel: number) => received.find((record) => record.channel === channel)!;
+    const [first, second] = [recordOf(1), recordOf(2)];
     expect(first.kind).toBe(TrunkRecordKind.close);
     expect(decodeTrunkClose(first.payload).code).toBe(1009);
     expect(second.kind).toBe(TrunkRecordKind.frame);
