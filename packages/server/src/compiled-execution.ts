@@ -11,7 +11,14 @@ import { SpanStatusCode, trace, type Attributes } from '@opentelemetry/api';
 import { mapAsyncIterator } from './async-iterators.ts';
 import { tracingStarted } from './tracing.ts';
 
-type Compiled = CompiledQuery | ExecutionResult;
+type Result = Promise<ExecutionResult> | ExecutionResult;
+
+/** An operation as compiled once per document, with the attributes of its spans. */
+interface Compiled {
+  /** The compiled operation, or the errors graphql-jit refused it with. */
+  readonly query: CompiledQuery | ExecutionResult;
+  readonly spanAttributes: Attributes;
+}
 
 const tracer = trace.getTracer('@courier/server/graphql-jit');
 
@@ -20,16 +27,8 @@ const tracer = trace.getTracer('@courier/server/graphql-jit');
  * GraphQL instrumentation, which only wraps graphql-js). Attributes as in our metrics: the
  * operation type and its root fields, never variables or the client's operation name.
  */
-function traced(
-  args: ExecutionArgs,
-  execute: () => Promise<ExecutionResult> | ExecutionResult,
-): Promise<ExecutionResult> | ExecutionResult {
+function traced(attributes: Attributes, execute: () => Result): Result {
   if (!tracingStarted()) return execute();
-  const operation = getOperationAST(args.document, args.operationName);
-  const attributes: Attributes = {
-    'graphql.operation.type': operation?.operation ?? 'unknown',
-    'courier.graphql.root_fields': operationLabel(operation, args.document),
-  };
   return tracer.startActiveSpan('graphql.execute', { attributes }, async (span) => {
     try {
       const result = await execute();
@@ -43,7 +42,6 @@ function traced(
     }
   });
 }
-type Result = Promise<ExecutionResult> | ExecutionResult;
 
 /**
  * `execute` and `subscribe` for a subgraph's graphql-ws server that run operations compiled by
@@ -76,26 +74,33 @@ export function compiledExecution(): {
     }
     let result = byName.get(operationName);
     if (!result) {
-      result = compileQuery(args.schema, args.document, operationName);
+      const operation = getOperationAST(args.document, operationName);
+      result = {
+        query: compileQuery(args.schema, args.document, operationName),
+        spanAttributes: {
+          'graphql.operation.type': operation?.operation ?? 'unknown',
+          'courier.graphql.root_fields': operationLabel(operation, args.document),
+        },
+      };
       byName.set(operationName, result);
     }
     return result;
   };
   return {
     execute(args) {
-      const query = compile(args);
+      const { query, spanAttributes } = compile(args);
       if (!isCompiledQuery(query)) return query;
-      return traced(args, () =>
+      return traced(spanAttributes, () =>
         query.query(args.rootValue, args.contextValue, args.variableValues),
       );
     },
     async subscribe(args) {
-      const query = compile(args);
+      const { query, spanAttributes } = compile(args);
       if (!isCompiledQuery(query)) return query;
       const source = await createSourceEventStream(args);
       if (!(Symbol.asyncIterator in source)) return source;
       return mapAsyncIterator(source, (payload) =>
-        traced(args, () => query.query(payload, args.contextValue, args.variableValues)),
+        traced(spanAttributes, () => query.query(payload, args.contextValue, args.variableValues)),
       );
     },
   };
