@@ -1,14 +1,12 @@
 import { ErrorCode } from '@courier/errors';
 import { CLIENT_KEY_CONNECTION_PARAM } from '@courier/schema';
 import { OperationTypeNode } from 'graphql';
+import { CloseCode } from 'graphql-ws';
 import { WebSocket, type RawData } from 'ws';
 import type { PinoLikeLogger } from './logger.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import type { SingleSubgraphOperations } from './single-subgraph.ts';
 import { SubgraphTrunk, type TrunkChannel } from './trunk.ts';
-
-/** WebSocket close code for refused or revoked credentials (graphql-ws `Unauthorized`). */
-const CLOSE_UNAUTHORIZED = 4401;
 
 /** Close code for a client that does not keep up ("Try Again Later"); clients reconnect. */
 const CLOSE_TRY_AGAIN_LATER = 1013;
@@ -204,7 +202,7 @@ export class ClientLane {
     const operation = this.#options.operations.owner(payload.query, operationName);
     if (!operation) return false;
     if (this.#owners.has(id)) {
-      this.#client.close(4409, `Subscriber for ${id} already exists`);
+      this.#client.close(CloseCode.SubscriberAlreadyExists, `Subscriber for ${id} already exists`);
       return true;
     }
     const upstream = this.#upstream(operation.subgraph);
@@ -312,7 +310,7 @@ export class ClientLane {
       'passthrough connection to a subgraph closed with operations running',
     );
     const [message, errorCode] =
-      code === CLOSE_UNAUTHORIZED
+      code === CloseCode.Unauthorized
         ? ['Unauthorized', ErrorCode.UNAUTHENTICATED]
         : ['The connection to the service was lost; subscribe again', ErrorCode.INTERNAL];
     for (const [id] of running) {
