@@ -641,20 +641,17 @@ try {
   }
 
   const rows = (mode: string) => records.filter((record) => record.mode === mode);
-  const highest = (mode: string) =>
+  /** The largest `figure` among `mode`'s sustained phases (0 when none was sustained). */
+  const maxSustained = (mode: string, figure: (record: PhaseRecord) => number) =>
     Math.max(
       0,
       ...rows(mode)
         .filter((record) => record.sustained)
-        .map((r) => r.offeredRate),
+        .map(figure),
     );
+  const highest = (mode: string) => maxSustained(mode, (record) => record.offeredRate);
   const highestDelivered = (mode: string) =>
-    Math.max(
-      0,
-      ...rows(mode)
-        .filter((record) => record.sustained)
-        .map((record) => record.deliveredPerSecond),
-    );
+    maxSustained(mode, (record) => record.deliveredPerSecond);
   const at = (mode: string, rate: number) => rows(mode).find((r) => r.offeredRate === rate);
   // A percentile of no samples is NaN in the generator and arrives as null over IPC.
   const ratio = (a: number | undefined, b: number | undefined) =>
@@ -672,6 +669,12 @@ try {
   /** `{ mode: value }` for every mode of `list`, in order. */
   const perMode = <T>(list: readonly string[], value: (mode: string) => T) =>
     Object.fromEntries(list.map((mode) => [mode, value(mode)])) as Record<string, T>;
+  /** Latency and platform CPU of every mode of `list` at `rate`. */
+  const figuresAt = (list: readonly string[], rate: number) => ({
+    p50ms: perMode(list, (mode) => at(mode, rate)?.deliveryLatencyMs.p50),
+    p99ms: perMode(list, (mode) => at(mode, rate)?.deliveryLatencyMs.p99),
+    platformCpuMsPerEnvelope: perMode(list, (mode) => at(mode, rate)?.platformCpuMsPerEnvelope),
+  });
   const multiSummary = (mode: string) => {
     const setup = modes[mode];
     return {
@@ -689,12 +692,7 @@ try {
     multiRecipientSplit: multiSummary('multi-split'),
     byRate: RATES.map((rate) => ({
       rate,
-      p50ms: perMode(SINGLE_MODES, (mode) => at(mode, rate)?.deliveryLatencyMs.p50),
-      p99ms: perMode(SINGLE_MODES, (mode) => at(mode, rate)?.deliveryLatencyMs.p99),
-      platformCpuMsPerEnvelope: perMode(
-        SINGLE_MODES,
-        (mode) => at(mode, rate)?.platformCpuMsPerEnvelope,
-      ),
+      ...figuresAt(SINGLE_MODES, rate),
       cpuPerEnvelopeGatewayToDirect: cpuRatio('gateway', 'direct', rate),
       p99GatewayToDirect: p99Ratio('gateway', 'direct', rate),
       p99GatewayToEcho: p99Ratio('gateway', 'echo', rate),
@@ -708,12 +706,7 @@ try {
     multiRecipientByRate: MULTI_RATES.map((rate) => ({
       rate,
       deliveredPerSecond: perMode(MULTI_MODES, (mode) => at(mode, rate)?.deliveredPerSecond),
-      p50ms: perMode(MULTI_MODES, (mode) => at(mode, rate)?.deliveryLatencyMs.p50),
-      p99ms: perMode(MULTI_MODES, (mode) => at(mode, rate)?.deliveryLatencyMs.p99),
-      platformCpuMsPerEnvelope: perMode(
-        MULTI_MODES,
-        (mode) => at(mode, rate)?.platformCpuMsPerEnvelope,
-      ),
+      ...figuresAt(MULTI_MODES, rate),
       cpuPerEnvelopeSocketToHttp: cpuRatio('multi-socket', 'multi', rate),
       p99SocketToHttp: p99Ratio('multi-socket', 'multi', rate),
     })),
