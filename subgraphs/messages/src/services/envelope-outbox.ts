@@ -47,7 +47,8 @@ export interface EnvelopeOutboxOptions {
 /**
  * The one way envelopes leave a send: each gets a guid and the server timestamp, is encoded as
  * `signal.Envelope`, stored in one statement with the rest of its send (unless online-only, and
- * marked with whether it wants a server delivery receipt when acknowledged), and then published on its device's channel for whichever instance holds the device's subscription.
+ * marked with whether it wants a server delivery receipt when acknowledged), and then published
+ * on its device's channel for whichever instance holds the device's subscription.
  *
  * Sends share inserts by {@link GroupCommit}: at most `maxConcurrentInserts` inserts run at
  * once and the sends that arrive meanwhile are stored together by the next one. Every caller

@@ -51,8 +51,7 @@ export class ReceiptService {
   /**
    * Sends receipts for the envelopes `recipient` just acknowledged (encoded `Envelope`s; those
    * that want none, by {@link wantsDeliveryReceipt}, are skipped), looking their senders up in one
-   * request. Errors are logged, not thrown: the acknowledgement already
-   * happened.
+   * request. Errors are logged, not thrown: the acknowledgement already happened.
    */
   async acknowledged(
     recipient: AuthenticatedDevice,
